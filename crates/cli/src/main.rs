@@ -1,0 +1,46 @@
+//! `visnir`: the command line of the visnir workspace.
+//!
+//! Each subcommand is a thin layer over one library crate; see `visnir --help`.
+
+mod commands;
+mod exit;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Translate visible-light face photos to near-infrared and evaluate VIS-NIR face matching.
+#[derive(Debug, Parser)]
+#[command(name = "visnir", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Verification and identification metrics from score files (ROC, TAR@FAR, EER, Rank-1).
+    #[command(subcommand)]
+    Metrics(commands::metrics::MetricsCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        Command::Metrics(command) => commands::metrics::run(command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::from(error.status())
+        }
+    }
+}

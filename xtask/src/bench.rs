@@ -1,0 +1,92 @@
+//! `cargo xtask bench <part>`: median wall-clock timings printed as a table.
+
+use std::time::{Duration, Instant};
+
+use clap::{Args, ValueEnum};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Normal};
+
+/// Arguments of `cargo xtask bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Which part to measure.
+    part: Part,
+    /// Timed repetitions per measurement (the median is reported).
+    #[arg(long, default_value_t = 15)]
+    repeats: usize,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Part {
+    /// ROC + every verification metric on 10^6 scores; a 960 x 960 x 192 cosine matrix.
+    Metrics,
+}
+
+/// Runs the benchmark of one part.
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    println!("rayon threads: {}", rayon_threads());
+    match args.part {
+        Part::Metrics => metrics(args.repeats),
+    }
+}
+
+fn rayon_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Median of `repeats` timed calls of `work`, after one warm-up call.
+fn median_time<T>(repeats: usize, mut work: impl FnMut() -> T) -> Duration {
+    std::hint::black_box(work());
+    let mut times: Vec<Duration> = (0..repeats.max(1))
+        .map(|_| {
+            let start = Instant::now();
+            std::hint::black_box(work());
+            start.elapsed()
+        })
+        .collect();
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn report(what: &str, time: Duration, reference: &str) {
+    println!(
+        "{what:<52} {:>10.2} ms   {reference}",
+        time.as_secs_f64() * 1e3
+    );
+}
+
+fn metrics(repeats: usize) -> anyhow::Result<()> {
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let genuine_dist = Normal::new(0.55, 0.15)?;
+    let impostor_dist = Normal::new(0.0, 0.12)?;
+    let round = |x: f64| (x * 1e6).round() / 1e6;
+    let genuine: Vec<f64> = (0..10_000)
+        .map(|_| round(genuine_dist.sample(&mut rng)))
+        .collect();
+    let impostor: Vec<f64> = (0..990_000)
+        .map(|_| round(impostor_dist.sample(&mut rng)))
+        .collect();
+    let targets = [1e-2, 1e-3, 1e-4];
+    let time = median_time(repeats, || {
+        visnir_metrics::verify(&genuine, &impostor, &targets)
+    });
+    report(
+        "ROC + AUC + EER + TAR@FAR (3 targets), 10^6 scores",
+        time,
+        "sklearn roc_curve alone: 176 ms",
+    );
+
+    let (n, dim) = (960, 192);
+    let probes: Vec<f32> = (0..n * dim).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let gallery: Vec<f32> = (0..n * dim).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let time = median_time(repeats, || {
+        visnir_metrics::cosine_similarity_matrix(&probes, &gallery, dim)
+    });
+    report(
+        "cosine similarity matrix 960 x 960 x 192",
+        time,
+        "target: < 20 ms",
+    );
+    Ok(())
+}

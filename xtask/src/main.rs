@@ -1,0 +1,25 @@
+//! `cargo xtask`: the project's automation, one module per task.
+
+mod bench;
+
+use clap::{Parser, Subcommand};
+
+/// visnir project tasks (run as `cargo xtask <task>`).
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask")]
+struct Xtask {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Measure the speed of a part of the workspace (median timings, release build).
+    Bench(bench::BenchArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    match Xtask::parse().task {
+        Task::Bench(args) => bench::run(args),
+    }
+}
