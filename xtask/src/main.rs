@@ -1,6 +1,7 @@
 //! `cargo xtask`: the project's automation, one module per task.
 
 mod bench;
+mod import_weights;
 
 use clap::{Parser, Subcommand};
 
@@ -16,10 +17,13 @@ struct Xtask {
 enum Task {
     /// Measure the speed of a part of the workspace (median timings, release build).
     Bench(bench::BenchArgs),
+    /// Convert the upstream weight packages into `data/weights/*.safetensors` (+ PROVENANCE.md).
+    ImportWeights(import_weights::ImportArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     match Xtask::parse().task {
         Task::Bench(args) => bench::run(args),
+        Task::ImportWeights(args) => import_weights::run(args),
     }
 }

@@ -1,0 +1,301 @@
+//! The MTCNN cascade (PNet pyramid -> RNet -> ONet) exactly as facenet-pytorch's `detect_face`.
+
+use std::path::Path;
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use image::RgbImage;
+use rayon::prelude::*;
+
+use crate::boxes::{crop_window, nms, regress, regress_pnet, select, square, Candidate, Overlap};
+use crate::error::{AlignmentError, Result};
+use crate::nets::{ONet, PNet, RNet};
+use crate::resample::Planar;
+
+/// The converted facenet-pytorch 2.6.0 weights bundled with visnir (`data/weights/mtcnn.safetensors`).
+pub const BUNDLED_WEIGHTS: &[u8] = include_bytes!("../../../data/weights/mtcnn.safetensors");
+
+/// Detector parameters, with facenet-pytorch's defaults.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MtcnnConfig {
+    /// Smallest face side searched for, in pixels (first pyramid scale = 12 / this).
+    pub min_face_size: f64,
+    /// Score thresholds of PNet, RNet and ONet.
+    pub thresholds: [f32; 3],
+    /// Ratio between pyramid scales.
+    pub factor: f64,
+}
+
+impl Default for MtcnnConfig {
+    fn default() -> Self {
+        Self {
+            min_face_size: 20.0,
+            thresholds: [0.6, 0.7, 0.7],
+            factor: 0.709,
+        }
+    }
+}
+
+impl MtcnnConfig {
+    fn validate(&self) -> Result<()> {
+        if !(self.min_face_size.is_finite() && self.min_face_size > 0.0) {
+            return Err(AlignmentError::Config(format!(
+                "min_face_size {} must be > 0",
+                self.min_face_size
+            )));
+        }
+        if !(self.factor > 0.0 && self.factor < 1.0) {
+            return Err(AlignmentError::Config(format!(
+                "factor {} must be in (0, 1)",
+                self.factor
+            )));
+        }
+        if let Some(t) = self.thresholds.iter().find(|t| !(0.0..=1.0).contains(*t)) {
+            return Err(AlignmentError::Config(format!(
+                "threshold {t} must be in [0, 1]"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The pyramid scales for an image of `height` x `width`.
+    pub fn scales(&self, height: usize, width: usize) -> Vec<f64> {
+        let m = 12.0 / self.min_face_size;
+        let mut min_side = height.min(width) as f64 * m;
+        let mut scale = m;
+        let mut scales = Vec::new();
+        while min_side >= 12.0 {
+            scales.push(scale);
+            scale *= self.factor;
+            min_side *= self.factor;
+        }
+        scales
+    }
+}
+
+/// One detected face: box, ONet probability and five landmarks (left eye, right eye, nose,
+/// left mouth corner, right mouth corner), in pixel coordinates of the input image.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Face {
+    /// `[x1, y1, x2, y2]` after the final regression; not clipped to the image.
+    pub bbox: [f32; 4],
+    /// Face probability from ONet.
+    pub score: f32,
+    /// `[x, y]` of the five landmarks.
+    pub landmarks: [[f32; 2]; 5],
+}
+
+/// The MTCNN face detector.
+#[derive(Debug, Clone)]
+pub struct Mtcnn {
+    pnet: PNet,
+    rnet: RNet,
+    onet: ONet,
+    config: MtcnnConfig,
+    device: Device,
+}
+
+impl Mtcnn {
+    /// Builds the detector from weights under `pnet.*`, `rnet.*` and `onet.*`.
+    pub fn new(config: MtcnnConfig, vb: VarBuilder) -> Result<Self> {
+        config.validate()?;
+        Ok(Self {
+            pnet: PNet::new(vb.pp("pnet"))?,
+            rnet: RNet::new(vb.pp("rnet"))?,
+            onet: ONet::new(vb.pp("onet"))?,
+            config,
+            device: vb.device().clone(),
+        })
+    }
+
+    /// The detector with the bundled facenet-pytorch weights.
+    pub fn bundled(config: MtcnnConfig, device: &Device) -> Result<Self> {
+        let vb =
+            VarBuilder::from_buffered_safetensors(BUNDLED_WEIGHTS.to_vec(), DType::F32, device)?;
+        Self::new(config, vb)
+    }
+
+    /// The detector with weights from a safetensors file.
+    pub fn from_safetensors(path: &Path, config: MtcnnConfig, device: &Device) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| AlignmentError::Weights {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        let vb = VarBuilder::from_buffered_safetensors(bytes, DType::F32, device).map_err(|e| {
+            AlignmentError::Weights {
+                path: path.to_path_buf(),
+                message: e.to_string(),
+            }
+        })?;
+        Self::new(config, vb).map_err(|e| AlignmentError::Weights {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })
+    }
+
+    /// The parameters in use.
+    pub fn config(&self) -> &MtcnnConfig {
+        &self.config
+    }
+
+    /// The networks, for parity tests and custom pipelines.
+    pub fn nets(&self) -> (&PNet, &RNet, &ONet) {
+        (&self.pnet, &self.rnet, &self.onet)
+    }
+
+    /// Detects faces, largest box first.
+    pub fn detect(&self, image: &RgbImage) -> Result<Vec<Face>> {
+        let planar = Planar::from_rgb(image);
+        let boxes = self.propose(&planar)?;
+        let boxes = self.refine(&planar, boxes)?;
+        self.output(&planar, boxes)
+    }
+
+    /// Detects faces in many images, spread over the rayon pool.
+    pub fn detect_many(&self, images: &[RgbImage]) -> Vec<Result<Vec<Face>>> {
+        images.par_iter().map(|image| self.detect(image)).collect()
+    }
+
+    fn normalized(&self, planes: Vec<f32>, shape: (usize, usize, usize, usize)) -> Result<Tensor> {
+        let data: Vec<f32> = planes
+            .into_iter()
+            .map(|v| (v - 127.5) * 0.0078125)
+            .collect();
+        Ok(Tensor::from_vec(data, shape, &self.device)?)
+    }
+
+    /// Stage 1: PNet over the pyramid, per-scale NMS 0.5, global NMS 0.7, regression, squaring.
+    fn propose(&self, image: &Planar) -> Result<Vec<Candidate>> {
+        let (h, w) = (image.height, image.width);
+        let mut all = Vec::new();
+        for scale in self.config.scales(h, w) {
+            let hs = (h as f64 * scale + 1.0) as usize;
+            let ws = (w as f64 * scale + 1.0) as usize;
+            let level = image.resize_area(hs, ws);
+            let input = self.normalized(level.data, (1, 3, hs, ws))?;
+            let (reg, prob) = self.pnet.forward(&input)?;
+            let (oh, ow) = (prob.dim(2)?, prob.dim(3)?);
+            let prob: Vec<f32> = prob.flatten_all()?.to_vec1()?;
+            let reg: Vec<f32> = reg.flatten_all()?.to_vec1()?;
+            let cells = oh * ow;
+            let scale32 = scale as f32;
+            let mut found = Vec::new();
+            for cell in 0..cells {
+                let score = prob[cells + cell];
+                if score >= self.config.thresholds[0] {
+                    let (y, x) = ((cell / ow) as f32, (cell % ow) as f32);
+                    found.push(Candidate {
+                        x1: ((2.0 * x + 1.0) / scale32).floor(),
+                        y1: ((2.0 * y + 1.0) / scale32).floor(),
+                        x2: ((2.0 * x + 12.0) / scale32).floor(),
+                        y2: ((2.0 * y + 12.0) / scale32).floor(),
+                        score,
+                        reg: [
+                            reg[cell],
+                            reg[cells + cell],
+                            reg[2 * cells + cell],
+                            reg[3 * cells + cell],
+                        ],
+                    });
+                }
+            }
+            let keep = nms(&found, 0.5, Overlap::Union);
+            all.extend(select(&found, &keep));
+        }
+        let mut boxes = select(&all, &nms(&all, 0.7, Overlap::Union));
+        for b in &mut boxes {
+            regress_pnet(b);
+            square(b);
+        }
+        Ok(boxes)
+    }
+
+    /// Crops every box (truncated, clipped), area-resized to `size`, as one normalised batch.
+    fn crops(
+        &self,
+        image: &Planar,
+        boxes: &[Candidate],
+        size: usize,
+    ) -> Result<(Vec<Candidate>, Option<Tensor>)> {
+        let mut kept = Vec::with_capacity(boxes.len());
+        let mut data = Vec::with_capacity(boxes.len() * 3 * size * size);
+        for b in boxes {
+            if let Some((y0, y1, x0, x1)) = crop_window(b, image.width, image.height) {
+                data.extend(image.crop(y0, y1, x0, x1).resize_area(size, size).data);
+                kept.push(*b);
+            }
+        }
+        if kept.is_empty() {
+            return Ok((kept, None));
+        }
+        let n = kept.len();
+        Ok((kept, Some(self.normalized(data, (n, 3, size, size))?)))
+    }
+
+    /// Stage 2: RNet on 24 x 24 crops, threshold, NMS 0.7, regression, squaring.
+    fn refine(&self, image: &Planar, boxes: Vec<Candidate>) -> Result<Vec<Candidate>> {
+        let (boxes, Some(batch)) = self.crops(image, &boxes, 24)? else {
+            return Ok(Vec::new());
+        };
+        let (reg, prob) = self.rnet.forward(&batch)?;
+        let reg: Vec<Vec<f32>> = reg.to_vec2()?;
+        let prob: Vec<Vec<f32>> = prob.to_vec2()?;
+        let passed: Vec<Candidate> = boxes
+            .iter()
+            .zip(reg.iter().zip(&prob))
+            .filter(|(_, (_, p))| p[1] > self.config.thresholds[1])
+            .map(|(b, (r, p))| Candidate {
+                score: p[1],
+                reg: [r[0], r[1], r[2], r[3]],
+                ..*b
+            })
+            .collect();
+        let mut boxes = select(&passed, &nms(&passed, 0.7, Overlap::Union));
+        for b in &mut boxes {
+            regress(b, b.reg);
+            square(b);
+        }
+        Ok(boxes)
+    }
+
+    /// Stage 3: ONet on 48 x 48 crops, threshold, landmarks, regression, Min-NMS 0.7, largest first.
+    fn output(&self, image: &Planar, boxes: Vec<Candidate>) -> Result<Vec<Face>> {
+        let (boxes, Some(batch)) = self.crops(image, &boxes, 48)? else {
+            return Ok(Vec::new());
+        };
+        let (reg, points, prob) = self.onet.forward(&batch)?;
+        let reg: Vec<Vec<f32>> = reg.to_vec2()?;
+        let points: Vec<Vec<f32>> = points.to_vec2()?;
+        let prob: Vec<Vec<f32>> = prob.to_vec2()?;
+        let mut passed = Vec::new();
+        let mut landmarks = Vec::new();
+        for (i, b) in boxes.iter().enumerate() {
+            let score = prob[i][1];
+            if score <= self.config.thresholds[2] {
+                continue;
+            }
+            let (w, h) = (b.x2 - b.x1 + 1.0, b.y2 - b.y1 + 1.0);
+            let p = &points[i];
+            landmarks.push(std::array::from_fn::<[f32; 2], 5, _>(|k| {
+                [w * p[k] + b.x1 - 1.0, h * p[k + 5] + b.y1 - 1.0]
+            }));
+            let mut c = Candidate { score, ..*b };
+            regress(&mut c, [reg[i][0], reg[i][1], reg[i][2], reg[i][3]]);
+            passed.push(c);
+        }
+        let mut faces: Vec<Face> = nms(&passed, 0.7, Overlap::Min)
+            .into_iter()
+            .map(|i| {
+                let b = passed[i];
+                Face {
+                    bbox: [b.x1, b.y1, b.x2, b.y2],
+                    score: b.score,
+                    landmarks: landmarks[i],
+                }
+            })
+            .collect();
+        let area = |f: &Face| (f.bbox[2] - f.bbox[0]) * (f.bbox[3] - f.bbox[1]);
+        faces.sort_by(|a, b| area(b).total_cmp(&area(a)));
+        Ok(faces)
+    }
+}

@@ -1,0 +1,37 @@
+//! The typed errors of this crate.
+
+use std::path::PathBuf;
+
+/// Failures of image loading, detection and alignment.
+#[derive(Debug, thiserror::Error)]
+pub enum AlignmentError {
+    /// An image file could not be opened or decoded.
+    #[error("{path}: {message}")]
+    Image { path: PathBuf, message: String },
+    /// An image is larger than this crate processes.
+    #[error("{path}: image is {width} x {height}; the limit is {limit} pixels per side")]
+    TooLarge {
+        path: PathBuf,
+        width: u32,
+        height: u32,
+        limit: u32,
+    },
+    /// The weights could not be loaded.
+    #[error("MTCNN weights {path}: {message}")]
+    Weights { path: PathBuf, message: String },
+    /// Invalid detector parameters.
+    #[error("invalid MTCNN parameter: {0}")]
+    Config(String),
+    /// Landmarks that cannot define a similarity transform (e.g. all at one point).
+    #[error("degenerate landmarks: {0}")]
+    DegenerateLandmarks(String),
+    /// An error from the shared layers.
+    #[error(transparent)]
+    Nn(#[from] visnir_nn::NnError),
+    /// An error from candle.
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+}
+
+/// The result type of this crate.
+pub type Result<T> = std::result::Result<T, AlignmentError>;

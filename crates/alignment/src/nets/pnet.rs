@@ -1,0 +1,41 @@
+//! PNet: the fully convolutional proposal network of MTCNN (12 x 12 receptive field, stride 2).
+
+use candle_core::{Module, Result, Tensor};
+use candle_nn::{Conv2d, Conv2dConfig, VarBuilder};
+use visnir_nn::max_pool2d_ceil;
+
+use super::ConvPrelu;
+
+/// Proposal network: image in, per-cell box regression `(N,4,h,w)` and face probability
+/// `(N,2,h,w)` (softmax over dim 1) out.
+#[derive(Debug, Clone)]
+pub struct PNet {
+    layer1: ConvPrelu,
+    layer2: ConvPrelu,
+    layer3: ConvPrelu,
+    conv4_1: Conv2d,
+    conv4_2: Conv2d,
+}
+
+impl PNet {
+    /// Loads the weights under `vb` (keys `conv1.weight`, `prelu1.weight`, ..., `conv4_2.bias`).
+    pub fn new(vb: VarBuilder) -> Result<Self> {
+        let cfg = Conv2dConfig::default();
+        Ok(Self {
+            layer1: ConvPrelu::new(3, 10, 3, 1, &vb)?,
+            layer2: ConvPrelu::new(10, 16, 3, 2, &vb)?,
+            layer3: ConvPrelu::new(16, 32, 3, 3, &vb)?,
+            conv4_1: candle_nn::conv2d(32, 2, 1, cfg, vb.pp("conv4_1"))?,
+            conv4_2: candle_nn::conv2d(32, 4, 1, cfg, vb.pp("conv4_2"))?,
+        })
+    }
+
+    /// Returns `(regression, probability)` for a normalised `(N, 3, H, W)` input.
+    pub fn forward(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
+        let x = self.layer1.forward(x)?;
+        let x = max_pool2d_ceil(&x, 2, 2)?;
+        let x = self.layer3.forward(&self.layer2.forward(&x)?)?;
+        let probability = candle_nn::ops::softmax(&self.conv4_1.forward(&x)?, 1)?;
+        Ok((self.conv4_2.forward(&x)?, probability))
+    }
+}

@@ -1,0 +1,28 @@
+//! The typed errors of this crate.
+
+/// Failures of the shared layers and weight readers.
+#[derive(Debug, thiserror::Error)]
+pub enum NnError {
+    /// A device name that is not `cpu`, `cuda[:N]` or `metal[:N]`.
+    #[error("unknown device `{0}`: expected cpu, cuda, cuda:N, metal or metal:N")]
+    UnknownDevice(String),
+    /// The device was asked for but this build does not include its backend.
+    #[error("device `{0}` needs a build with `--features {0}`")]
+    BackendNotBuilt(&'static str),
+    /// A weight file is not in the format expected.
+    #[error("malformed weight file: {0}")]
+    Format(String),
+    /// A tensor has a different shape than the model expects.
+    #[error("tensor `{name}` has shape {found:?}, expected {expected:?}")]
+    ShapeMismatch {
+        name: String,
+        expected: Vec<usize>,
+        found: Vec<usize>,
+    },
+    /// An error from candle.
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+}
+
+/// The result type of this crate.
+pub type Result<T> = std::result::Result<T, NnError>;

@@ -1,0 +1,24 @@
+//! Building blocks shared by the visnir models: device choice, PReLU, ceil-mode max pooling and
+//! readers for upstream weight files.
+//!
+//! ```
+//! use candle_core::{Device, Module, Tensor};
+//! use visnir_nn::{max_pool2d_ceil, PRelu};
+//!
+//! let x = Tensor::new(&[[[[-2f32, 1.], [3., -4.]]]], &Device::Cpu).unwrap();
+//! let prelu = PRelu::from_weight(Tensor::new(&[0.25f32], &Device::Cpu).unwrap());
+//! let y = prelu.forward(&x).unwrap();
+//! assert_eq!(y.flatten_all().unwrap().to_vec1::<f32>().unwrap(), [-0.5, 1., 3., -1.]);
+//! assert_eq!(max_pool2d_ceil(&y, 2, 2).unwrap().dims(), &[1, 1, 1, 1]);
+//! ```
+
+mod device;
+mod error;
+mod pool;
+mod prelu;
+pub mod torch_legacy;
+
+pub use device::DeviceChoice;
+pub use error::{NnError, Result};
+pub use pool::max_pool2d_ceil;
+pub use prelu::PRelu;
