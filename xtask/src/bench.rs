@@ -21,6 +21,8 @@ pub struct BenchArgs {
 enum Part {
     /// ROC + every verification metric on 10^6 scores; a 960 x 960 x 192 cosine matrix.
     Metrics,
+    /// MTCNN detection on a 512 x 512 and a 1920 x 1280 photo.
+    Alignment,
 }
 
 /// Runs the benchmark of one part.
@@ -28,6 +30,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     println!("rayon threads: {}", rayon_threads());
     match args.part {
         Part::Metrics => metrics(args.repeats),
+        Part::Alignment => alignment(args.repeats),
     }
 }
 
@@ -88,5 +91,22 @@ fn metrics(repeats: usize) -> anyhow::Result<()> {
         time,
         "target: < 20 ms",
     );
+    Ok(())
+}
+
+fn alignment(repeats: usize) -> anyhow::Result<()> {
+    use visnir_alignment::{load_rgb, Mtcnn, MtcnnConfig};
+    let mtcnn = Mtcnn::bundled(MtcnnConfig::default(), &candle_core::Device::Cpu)?;
+    for (name, reference) in [("astronaut", "50 ms"), ("faceapi_sample1", "450 ms")] {
+        let path = std::path::Path::new("tests/fixtures/faces").join(format!("{name}.png"));
+        let image = load_rgb(&path)?;
+        let time = median_time(repeats, || mtcnn.detect(&image));
+        let what = format!("MTCNN detect {name} ({}x{})", image.width(), image.height());
+        report(
+            &what,
+            time,
+            &format!("facenet-pytorch, 2 threads: {reference}"),
+        );
+    }
     Ok(())
 }

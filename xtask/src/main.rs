@@ -22,6 +22,7 @@ enum Task {
 }
 
 fn main() -> anyhow::Result<()> {
+    visnir_nn::reuse_freed_buffers();
     match Xtask::parse().task {
         Task::Bench(args) => bench::run(args),
         Task::ImportWeights(args) => import_weights::run(args),

@@ -1,6 +1,8 @@
 //! Area resampling as PyTorch's `interpolate(mode="area")` (adaptive average pooling): output
 //! cell `i` averages input cells `floor(i*I/O) .. ceil((i+1)*I/O)` with equal weights.
 
+use rayon::prelude::*;
+
 /// A planar float image: `channels` planes of `height` x `width`, row-major.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Planar {
@@ -56,29 +58,36 @@ impl Planar {
         let columns = windows(self.width, width);
         let rows = windows(self.height, height);
         let mut horizontal = vec![0f32; self.channels * self.height * width];
-        for (src, dst) in self
-            .data
-            .chunks_exact(self.width)
-            .zip(horizontal.chunks_exact_mut(width))
-        {
-            for (out, &(a, b)) in dst.iter_mut().zip(&columns) {
-                *out = src[a..b].iter().sum::<f32>() / (b - a) as f32;
-            }
-        }
-        let mut data = vec![0f32; self.channels * height * width];
-        for c in 0..self.channels {
-            let src = &horizontal[c * self.height * width..(c + 1) * self.height * width];
-            let dst = &mut data[c * height * width..(c + 1) * height * width];
-            for (out_row, &(a, b)) in dst.chunks_exact_mut(width).zip(&rows) {
-                let scale = 1.0 / (b - a) as f32;
-                for y in a..b {
-                    for (o, &v) in out_row.iter_mut().zip(&src[y * width..(y + 1) * width]) {
-                        *o += v;
+        let band = 64;
+        horizontal
+            .par_chunks_mut(width * band)
+            .zip(self.data.par_chunks(self.width * band))
+            .for_each(|(dst, src)| {
+                for (src, dst) in src
+                    .chunks_exact(self.width)
+                    .zip(dst.chunks_exact_mut(width))
+                {
+                    for (out, &(a, b)) in dst.iter_mut().zip(&columns) {
+                        *out = src[a..b].iter().sum::<f32>() / (b - a) as f32;
                     }
                 }
-                out_row.iter_mut().for_each(|o| *o *= scale);
-            }
-        }
+            });
+        let mut data = vec![0f32; self.channels * height * width];
+        let plane_in = self.height * width;
+        data.par_chunks_mut(height * width)
+            .enumerate()
+            .for_each(|(c, dst)| {
+                let src = &horizontal[c * plane_in..(c + 1) * plane_in];
+                for (out_row, &(a, b)) in dst.chunks_exact_mut(width).zip(&rows) {
+                    let scale = 1.0 / (b - a) as f32;
+                    for y in a..b {
+                        for (o, &v) in out_row.iter_mut().zip(&src[y * width..(y + 1) * width]) {
+                            *o += v;
+                        }
+                    }
+                    out_row.iter_mut().for_each(|o| *o *= scale);
+                }
+            });
         Self {
             channels: self.channels,
             height,

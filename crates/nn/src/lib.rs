@@ -1,5 +1,8 @@
-//! Building blocks shared by the visnir models: device choice, PReLU, ceil-mode max pooling and
-//! readers for upstream weight files.
+//! Building blocks shared by the visnir models: device choice, convolution with zero/reflect
+//! padding, PReLU, ceil-mode max pooling, and readers for upstream weight files.
+//!
+//! Each layer has a fast CPU kernel (a candle custom op) and a generic composition of candle
+//! ops; the generic path runs on CUDA/Metal and is the oracle the CPU kernels are tested against.
 //!
 //! ```
 //! use candle_core::{Device, Module, Tensor};
@@ -12,13 +15,18 @@
 //! assert_eq!(max_pool2d_ceil(&y, 2, 2).unwrap().dims(), &[1, 1, 1, 1]);
 //! ```
 
+mod allocator;
+mod conv;
 mod device;
 mod error;
 mod pool;
 mod prelu;
+mod sgemm;
 pub mod torch_legacy;
 
+pub use allocator::reuse_freed_buffers;
+pub use conv::{conv2d, conv2d_generic, pad2d, Conv2d, ConvSpec, PadMode};
 pub use device::DeviceChoice;
 pub use error::{NnError, Result};
-pub use pool::max_pool2d_ceil;
-pub use prelu::PRelu;
+pub use pool::{max_pool2d_ceil, max_pool2d_ceil_generic};
+pub use prelu::{prelu, prelu_generic, PRelu};

@@ -1,7 +1,8 @@
 //! Parametric ReLU with one slope per channel (channel axis 1), as `torch.nn.PReLU(C)`.
 
-use candle_core::{Module, Result, Tensor};
+use candle_core::{CpuStorage, CustomOp2, Layout, Module, Result, Shape, Tensor};
 use candle_nn::VarBuilder;
+use rayon::prelude::*;
 
 /// `max(0, x) + a_c * min(0, x)` with a learned slope `a_c` per channel.
 #[derive(Debug, Clone)]
@@ -25,10 +26,65 @@ impl PRelu {
 
 impl Module for PRelu {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let mut shape = vec![1; x.rank()];
-        shape[1] = self.weight.elem_count();
-        let slope = self.weight.reshape(shape)?;
-        let negative = x.minimum(0f32)?;
-        x.relu()? + negative.broadcast_mul(&slope)?
+        prelu(x, &self.weight)
+    }
+}
+
+/// PReLU of `x` (channels on axis 1) with per-channel `slope`; the fused CPU kernel on f32 CPU
+/// tensors, the generic candle composition elsewhere.
+pub fn prelu(x: &Tensor, slope: &Tensor) -> Result<Tensor> {
+    if x.device().is_cpu() && x.dtype() == candle_core::DType::F32 && x.rank() >= 2 {
+        x.apply_op2_no_bwd(slope, &PreluOp)
+    } else {
+        prelu_generic(x, slope)
+    }
+}
+
+/// PReLU composed from candle ops (the CUDA/Metal path and the test oracle).
+pub fn prelu_generic(x: &Tensor, slope: &Tensor) -> Result<Tensor> {
+    let mut shape = vec![1; x.rank()];
+    shape[1] = slope.elem_count();
+    let slope = slope.reshape(shape)?;
+    x.relu()? + x.minimum(0f32)?.broadcast_mul(&slope)?
+}
+
+struct PreluOp;
+
+impl CustomOp2 for PreluOp {
+    fn name(&self) -> &'static str {
+        "visnir-prelu"
+    }
+
+    fn cpu_fwd(
+        &self,
+        xs: &CpuStorage,
+        xl: &Layout,
+        ss: &CpuStorage,
+        sl: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let dims = xl.dims();
+        let channels = dims[1];
+        let inner: usize = dims[2..].iter().product();
+        let (Some((x0, x1)), Some((s0, s1))) = (xl.contiguous_offsets(), sl.contiguous_offsets())
+        else {
+            candle_core::bail!("prelu: inputs must be contiguous");
+        };
+        let x = &xs.as_slice::<f32>()?[x0..x1];
+        let slope = &ss.as_slice::<f32>()?[s0..s1];
+        if slope.len() != channels {
+            candle_core::bail!("prelu: {} slopes for {channels} channels", slope.len());
+        }
+        let mut out = vec![0f32; x.len()];
+        let inner = inner.max(1);
+        out.par_chunks_mut(inner)
+            .zip(x.par_chunks(inner))
+            .enumerate()
+            .for_each(|(i, (out, block))| {
+                let a = slope[i % channels];
+                for (o, &v) in out.iter_mut().zip(block) {
+                    *o = if v > 0.0 { v } else { a * v };
+                }
+            });
+        Ok((CpuStorage::F32(out), xl.shape().clone()))
     }
 }

@@ -9,8 +9,8 @@ pub use pnet::PNet;
 pub use rnet::RNet;
 
 use candle_core::{Result, Tensor};
-use candle_nn::{Conv2d, Conv2dConfig, VarBuilder};
-use visnir_nn::PRelu;
+use candle_nn::VarBuilder;
+use visnir_nn::{Conv2d, ConvSpec, PRelu};
 
 /// A valid (unpadded) convolution followed by its PReLU, as every MTCNN stage uses them.
 #[derive(Debug, Clone)]
@@ -21,13 +21,7 @@ struct ConvPrelu {
 
 impl ConvPrelu {
     fn new(cin: usize, cout: usize, k: usize, index: usize, vb: &VarBuilder) -> Result<Self> {
-        let conv = candle_nn::conv2d(
-            cin,
-            cout,
-            k,
-            Conv2dConfig::default(),
-            vb.pp(format!("conv{index}")),
-        )?;
+        let conv = Conv2d::new(cin, cout, k, ConvSpec::VALID, vb.pp(format!("conv{index}")))?;
         let prelu = PRelu::new(cout, vb.pp(format!("prelu{index}")))?;
         Ok(Self { conv, prelu })
     }

@@ -1,8 +1,8 @@
 //! PNet: the fully convolutional proposal network of MTCNN (12 x 12 receptive field, stride 2).
 
 use candle_core::{Module, Result, Tensor};
-use candle_nn::{Conv2d, Conv2dConfig, VarBuilder};
-use visnir_nn::max_pool2d_ceil;
+use candle_nn::VarBuilder;
+use visnir_nn::{max_pool2d_ceil, Conv2d, ConvSpec};
 
 use super::ConvPrelu;
 
@@ -20,13 +20,12 @@ pub struct PNet {
 impl PNet {
     /// Loads the weights under `vb` (keys `conv1.weight`, `prelu1.weight`, ..., `conv4_2.bias`).
     pub fn new(vb: VarBuilder) -> Result<Self> {
-        let cfg = Conv2dConfig::default();
         Ok(Self {
             layer1: ConvPrelu::new(3, 10, 3, 1, &vb)?,
             layer2: ConvPrelu::new(10, 16, 3, 2, &vb)?,
             layer3: ConvPrelu::new(16, 32, 3, 3, &vb)?,
-            conv4_1: candle_nn::conv2d(32, 2, 1, cfg, vb.pp("conv4_1"))?,
-            conv4_2: candle_nn::conv2d(32, 4, 1, cfg, vb.pp("conv4_2"))?,
+            conv4_1: Conv2d::new(32, 2, 1, ConvSpec::VALID, vb.pp("conv4_1"))?,
+            conv4_2: Conv2d::new(32, 4, 1, ConvSpec::VALID, vb.pp("conv4_2"))?,
         })
     }
 

@@ -1,0 +1,322 @@
+//! 2-D convolution with zero or reflect padding: a fast CPU kernel (tiled im2col + gemm,
+//! parallel over tiles) and the generic candle composition used on CUDA/Metal and as oracle.
+
+use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
+use rayon::prelude::*;
+
+use crate::sgemm::{sgemm_raw, MatRef};
+
+/// How the border of the input is extended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PadMode {
+    /// Zeros outside the input.
+    Zeros,
+    /// Mirror without repeating the edge (`torch.nn.ReflectionPad2d`).
+    Reflect,
+}
+
+/// Stride and padding of a convolution (`pad_before` top/left, `pad_after` bottom/right).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvSpec {
+    /// Step between output positions.
+    pub stride: usize,
+    /// Rows/columns added at the top and left.
+    pub pad_before: usize,
+    /// Rows/columns added at the bottom and right.
+    pub pad_after: usize,
+    /// How the padding is filled.
+    pub mode: PadMode,
+}
+
+impl ConvSpec {
+    /// No padding, stride 1.
+    pub const VALID: Self = Self {
+        stride: 1,
+        pad_before: 0,
+        pad_after: 0,
+        mode: PadMode::Zeros,
+    };
+
+    /// Symmetric padding `pad` with `mode`, at `stride`.
+    pub fn symmetric(stride: usize, pad: usize, mode: PadMode) -> Self {
+        Self {
+            stride,
+            pad_before: pad,
+            pad_after: pad,
+            mode,
+        }
+    }
+
+    fn out_size(&self, input: usize, kernel: usize) -> usize {
+        (input + self.pad_before + self.pad_after).saturating_sub(kernel) / self.stride + 1
+    }
+}
+
+/// A convolution layer with bias, loaded with PyTorch's `weight` / `bias` names.
+#[derive(Debug, Clone)]
+pub struct Conv2d {
+    weight: Tensor,
+    bias: Tensor,
+    spec: ConvSpec,
+}
+
+impl Conv2d {
+    /// Loads a `cin -> cout`, `kernel` x `kernel` convolution from `vb` (`weight`, `bias`).
+    pub fn new(
+        cin: usize,
+        cout: usize,
+        kernel: usize,
+        spec: ConvSpec,
+        vb: candle_nn::VarBuilder,
+    ) -> Result<Self> {
+        Ok(Self {
+            weight: vb.get((cout, cin, kernel, kernel), "weight")?,
+            bias: vb.get(cout, "bias")?,
+            spec,
+        })
+    }
+
+    /// The weight tensor `(Cout, Cin, kh, kw)`.
+    pub fn weight(&self) -> &Tensor {
+        &self.weight
+    }
+}
+
+impl candle_core::Module for Conv2d {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        conv2d(x, &self.weight, &self.bias, self.spec)
+    }
+}
+
+/// Convolves `x` `(N, Cin, H, W)` with `weight` `(Cout, Cin, kh, kw)` and adds `bias` `(Cout)`.
+/// On the CPU with f32 it runs the fast kernel; elsewhere the generic candle ops.
+pub fn conv2d(x: &Tensor, weight: &Tensor, bias: &Tensor, spec: ConvSpec) -> Result<Tensor> {
+    if x.device().is_cpu() && x.dtype() == candle_core::DType::F32 {
+        x.apply_op3_no_bwd(weight, bias, &Conv2dOp { spec })
+    } else {
+        conv2d_generic(x, weight, bias, spec)
+    }
+}
+
+/// The same convolution composed from candle's own ops (padding, `conv2d`, broadcast add).
+pub fn conv2d_generic(
+    x: &Tensor,
+    weight: &Tensor,
+    bias: &Tensor,
+    spec: ConvSpec,
+) -> Result<Tensor> {
+    let padded = pad2d(x, spec.pad_before, spec.pad_after, spec.mode)?;
+    let y = padded.conv2d(weight, 0, spec.stride, 1, 1)?;
+    y.broadcast_add(&bias.reshape((1, bias.elem_count(), 1, 1))?)
+}
+
+/// Pads the last two dimensions by `before`/`after` with zeros or a reflection.
+pub fn pad2d(x: &Tensor, before: usize, after: usize, mode: PadMode) -> Result<Tensor> {
+    if before == 0 && after == 0 {
+        return Ok(x.clone());
+    }
+    match mode {
+        PadMode::Zeros => x
+            .pad_with_zeros(2, before, after)?
+            .pad_with_zeros(3, before, after),
+        PadMode::Reflect => reflect(&reflect(x, 2, before, after)?, 3, before, after),
+    }
+}
+
+fn reflect(x: &Tensor, dim: usize, before: usize, after: usize) -> Result<Tensor> {
+    let n = x.dim(dim)?;
+    let mut parts = Vec::with_capacity(before + after + 1);
+    for i in (1..=before).rev() {
+        parts.push(x.narrow(dim, i, 1)?);
+    }
+    parts.push(x.clone());
+    for i in 1..=after {
+        parts.push(x.narrow(dim, n - 1 - i, 1)?);
+    }
+    Tensor::cat(&parts, dim)
+}
+
+/// Index of input row/column `i` (may be outside) after padding, or `None` for a zero.
+#[inline]
+fn source(i: isize, n: usize, mode: PadMode) -> Option<usize> {
+    if i >= 0 && (i as usize) < n {
+        return Some(i as usize);
+    }
+    match mode {
+        PadMode::Zeros => None,
+        PadMode::Reflect => {
+            let r = if i < 0 { -i } else { 2 * (n as isize - 1) - i };
+            Some(r.clamp(0, n as isize - 1) as usize)
+        }
+    }
+}
+
+struct Conv2dOp {
+    spec: ConvSpec,
+}
+
+/// A raw output pointer shared by tasks that write disjoint regions.
+#[derive(Clone, Copy)]
+struct SharedOut(*mut f32, usize);
+// SAFETY: every task writes a disjoint set of elements (its own batch item and column tile).
+unsafe impl Send for SharedOut {}
+unsafe impl Sync for SharedOut {}
+
+impl SharedOut {
+    fn at(&self, offset: usize) -> *mut f32 {
+        debug_assert!(offset <= self.1);
+        // SAFETY: offsets stay within the allocation (checked in debug builds).
+        unsafe { self.0.add(offset) }
+    }
+}
+
+fn contiguous<'a>(storage: &'a CpuStorage, layout: &Layout, what: &str) -> Result<&'a [f32]> {
+    let data = storage.as_slice::<f32>()?;
+    match layout.contiguous_offsets() {
+        Some((a, b)) => Ok(&data[a..b]),
+        None => candle_core::bail!("conv2d: {what} must be contiguous"),
+    }
+}
+
+impl CustomOp3 for Conv2dOp {
+    fn name(&self) -> &'static str {
+        "visnir-conv2d"
+    }
+
+    fn cpu_fwd(
+        &self,
+        xs: &CpuStorage,
+        xl: &Layout,
+        ws: &CpuStorage,
+        wl: &Layout,
+        bs: &CpuStorage,
+        bl: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let (n, cin, h, w) = xl.shape().dims4()?;
+        let (cout, wcin, kh, kw) = wl.shape().dims4()?;
+        if wcin != cin || bl.shape().elem_count() != cout {
+            candle_core::bail!(
+                "conv2d: input {:?}, weight {:?}, bias {:?}",
+                xl.dims(),
+                wl.dims(),
+                bl.dims()
+            );
+        }
+        let spec = self.spec;
+        if spec.mode == PadMode::Reflect
+            && (spec.pad_before >= h
+                || spec.pad_before >= w
+                || spec.pad_after >= h
+                || spec.pad_after >= w)
+        {
+            candle_core::bail!(
+                "conv2d: reflect padding {spec:?} needs an input larger than {h} x {w}"
+            );
+        }
+        let (oh, ow) = (spec.out_size(h, kh), spec.out_size(w, kw));
+        if h + spec.pad_before + spec.pad_after < kh || w + spec.pad_before + spec.pad_after < kw {
+            candle_core::bail!("conv2d: kernel {kh}x{kw} larger than padded input {h}x{w}");
+        }
+        let (x, weight, bias) = (
+            contiguous(xs, xl, "input")?,
+            contiguous(ws, wl, "weight")?,
+            contiguous(bs, bl, "bias")?,
+        );
+        let k = cin * kh * kw;
+        let p = oh * ow;
+        let direct =
+            kh == 1 && kw == 1 && spec.stride == 1 && spec.pad_before == 0 && spec.pad_after == 0;
+        let tile = (65536 / k.max(1)).clamp(32, 4096).min(p.max(1));
+        let tiles = p.div_ceil(tile);
+        let mut out = vec![0f32; n * cout * p];
+        let shared = SharedOut(out.as_mut_ptr(), out.len());
+        let lhs = MatRef {
+            data: weight,
+            rows: cout,
+            cols: k,
+            row_stride: k,
+        };
+        (0..n * tiles)
+            .into_par_iter()
+            .for_each_init(Vec::new, |cols, job| {
+                let (item, t) = (job / tiles, job % tiles);
+                let (p0, p1) = (t * tile, ((t + 1) * tile).min(p));
+                let width = p1 - p0;
+                let input = &x[item * cin * h * w..(item + 1) * cin * h * w];
+                let base = item * cout * p + p0;
+                for (c, &b) in bias.iter().enumerate() {
+                    // SAFETY: row c, columns p0..p1 of this batch item belong to this task alone.
+                    unsafe { std::slice::from_raw_parts_mut(shared.at(base + c * p), width) }
+                        .fill(b);
+                }
+                let rhs = if direct {
+                    MatRef {
+                        data: &input[p0..],
+                        rows: k,
+                        cols: width,
+                        row_stride: h * w,
+                    }
+                } else {
+                    cols.resize(k * width, 0.0);
+                    im2col(input, (cin, h, w), (kh, kw), spec, ow, p0, p1, cols);
+                    MatRef {
+                        data: cols,
+                        rows: k,
+                        cols: width,
+                        row_stride: width,
+                    }
+                };
+                // SAFETY: as above, this task's rows x columns p0..p1 are disjoint from every other task's.
+                unsafe { sgemm_raw(shared.at(base), p, lhs, rhs, true) };
+            });
+        Ok((CpuStorage::F32(out), Shape::from((n, cout, oh, ow))))
+    }
+}
+
+/// Writes the patches of output positions `p0..p1` as columns of `cols` (`K` x `p1 - p0`).
+#[allow(clippy::too_many_arguments)]
+fn im2col(
+    input: &[f32],
+    (cin, h, w): (usize, usize, usize),
+    (kh, kw): (usize, usize),
+    spec: ConvSpec,
+    ow: usize,
+    p0: usize,
+    p1: usize,
+    cols: &mut [f32],
+) {
+    let width = p1 - p0;
+    let s = spec.stride;
+    let pad = spec.pad_before as isize;
+    for c in 0..cin {
+        let plane = &input[c * h * w..(c + 1) * h * w];
+        for ky in 0..kh {
+            for kx in 0..kw {
+                let row = &mut cols[((c * kh + ky) * kw + kx) * width..][..width];
+                let mut p = p0;
+                while p < p1 {
+                    let (oy, ox0) = (p / ow, p % ow);
+                    let ox1 = ow.min(ox0 + p1 - p);
+                    let out = &mut row[p - p0..p - p0 + (ox1 - ox0)];
+                    match source((oy * s + ky) as isize - pad, h, spec.mode) {
+                        None => out.fill(0.0),
+                        Some(iy) => {
+                            let line = &plane[iy * w..(iy + 1) * w];
+                            let first = (ox0 * s + kx) as isize - pad;
+                            let last = ((ox1 - 1) * s + kx) as isize - pad;
+                            if s == 1 && first >= 0 && (last as usize) < w {
+                                out.copy_from_slice(&line[first as usize..=last as usize]);
+                            } else {
+                                for (j, o) in out.iter_mut().enumerate() {
+                                    let ix = ((ox0 + j) * s + kx) as isize - pad;
+                                    *o = source(ix, w, spec.mode).map_or(0.0, |i| line[i]);
+                                }
+                            }
+                        }
+                    }
+                    p += ox1 - ox0;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! The fast CPU kernels against the generic candle compositions on random inputs.
+
+use candle_core::{Device, Tensor};
+use visnir_nn::{
+    conv2d, conv2d_generic, max_pool2d_ceil, max_pool2d_ceil_generic, prelu, prelu_generic,
+    ConvSpec, PadMode,
+};
+
+fn random(shape: &[usize], seed: u64) -> Tensor {
+    let n: usize = shape.iter().product();
+    let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let data: Vec<f32> = (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s % 20001) as f32 / 10000.0 - 1.0
+        })
+        .collect();
+    Tensor::from_vec(data, shape, &Device::Cpu).unwrap()
+}
+
+fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+    assert_eq!(a.dims(), b.dims());
+    (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(0)
+        .unwrap()
+        .to_scalar()
+        .unwrap()
+}
+
+#[test]
+fn conv2d_matches_generic() {
+    let cases = [
+        ((2, 3, 13, 11), (5, 3, 3, 3), ConvSpec::VALID),
+        ((1, 4, 9, 10), (6, 4, 1, 1), ConvSpec::VALID),
+        (
+            (2, 3, 16, 15),
+            (4, 3, 3, 3),
+            ConvSpec::symmetric(2, 1, PadMode::Zeros),
+        ),
+        (
+            (1, 3, 12, 12),
+            (4, 3, 7, 7),
+            ConvSpec::symmetric(1, 3, PadMode::Reflect),
+        ),
+        (
+            (1, 2, 7, 9),
+            (3, 2, 3, 3),
+            ConvSpec {
+                stride: 2,
+                pad_before: 0,
+                pad_after: 1,
+                mode: PadMode::Zeros,
+            },
+        ),
+        (
+            (1, 4, 70, 90),
+            (8, 4, 4, 4),
+            ConvSpec::symmetric(2, 1, PadMode::Zeros),
+        ),
+        ((3, 2, 5, 5), (2, 2, 2, 2), ConvSpec::VALID),
+    ];
+    for (i, (xs, ws, spec)) in cases.into_iter().enumerate() {
+        let x = random(&[xs.0, xs.1, xs.2, xs.3], i as u64 + 1);
+        let w = random(&[ws.0, ws.1, ws.2, ws.3], i as u64 + 100);
+        let b = random(&[ws.0], i as u64 + 200);
+        let fast = conv2d(&x, &w, &b, spec).unwrap();
+        let generic = conv2d_generic(&x, &w, &b, spec).unwrap();
+        let d = max_diff(&fast, &generic);
+        assert!(d < 1e-4, "case {i} {spec:?}: max diff {d}");
+    }
+}
+
+#[test]
+fn prelu_and_pool_match_generic() {
+    let x = random(&[2, 5, 7, 9], 7);
+    let a = random(&[5], 8);
+    assert!(max_diff(&prelu(&x, &a).unwrap(), &prelu_generic(&x, &a).unwrap()) < 1e-6);
+    let x2 = random(&[4, 6], 9);
+    let a2 = random(&[6], 10);
+    assert!(max_diff(&prelu(&x2, &a2).unwrap(), &prelu_generic(&x2, &a2).unwrap()) < 1e-6);
+    for (k, s) in [(2, 2), (3, 2)] {
+        let fast = max_pool2d_ceil(&x, k, s).unwrap();
+        let generic = max_pool2d_ceil_generic(&x, k, s).unwrap();
+        assert_eq!(max_diff(&fast, &generic), 0.0);
+    }
+}
