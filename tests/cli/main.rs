@@ -1,5 +1,6 @@
 //! Workspace-level tests of the `visnir` binary: its JSON contract, exit statuses and messages.
 
+mod detect;
 mod metrics;
 
 use std::path::{Path, PathBuf};

@@ -22,10 +22,15 @@ enum Command {
     /// Verification and identification metrics from score files (ROC, TAR@FAR, EER, Rank-1).
     #[command(subcommand)]
     Metrics(commands::metrics::MetricsCommand),
+    /// Detect faces with MTCNN: boxes, scores and five landmarks per face.
+    Detect(commands::detect::DetectArgs),
+    /// Detect and align faces to the ArcFace template, writing `<stem>_f<k>.png` crops.
+    Align(commands::detect::AlignArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    visnir_nn::reuse_freed_buffers();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -35,6 +40,8 @@ fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Command::Metrics(command) => commands::metrics::run(command),
+        Command::Detect(args) => commands::detect::run_detect(args),
+        Command::Align(args) => commands::detect::run_align(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

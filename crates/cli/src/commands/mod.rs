@@ -1,3 +1,5 @@
 //! One module per subcommand.
 
+pub mod detect;
+pub mod images;
 pub mod metrics;

@@ -1,0 +1,66 @@
+//! Running a per-image job over many input files: parallel, with a progress bar, and with every
+//! unreadable file named, skipped and counted instead of aborting the run.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+
+/// What happened to each input, in input order.
+pub struct Outcomes<T> {
+    /// `(path, result)` per input.
+    pub results: Vec<(PathBuf, Result<T, String>)>,
+}
+
+impl<T> Outcomes<T> {
+    /// Number of inputs that failed.
+    pub fn failures(&self) -> usize {
+        self.results.iter().filter(|(_, r)| r.is_err()).count()
+    }
+
+    /// Prints each failure to stderr, naming the file.
+    pub fn report_failures(&self) {
+        for (path, result) in &self.results {
+            if let Err(message) = result {
+                let name = path.display().to_string();
+                if message.starts_with(&name) {
+                    eprintln!("error: {message}");
+                } else {
+                    eprintln!("error: {name}: {message}");
+                }
+            }
+        }
+    }
+}
+
+/// Runs `job` on every path in parallel with a progress bar (hidden when stderr is not a terminal).
+pub fn for_each_image<T: Send>(
+    paths: &[PathBuf],
+    what: &str,
+    job: impl Fn(&Path) -> Result<T, String> + Sync,
+) -> Outcomes<T> {
+    let bar = if paths.len() > 1 {
+        ProgressBar::new(paths.len() as u64)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} images, ETA {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(what.to_string());
+    let done = AtomicUsize::new(0);
+    let results = paths
+        .par_iter()
+        .map(|path| {
+            let result = job(path);
+            done.fetch_add(1, Ordering::Relaxed);
+            bar.inc(1);
+            (path.clone(), result)
+        })
+        .collect();
+    bar.finish_and_clear();
+    Outcomes { results }
+}
