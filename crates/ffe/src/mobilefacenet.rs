@@ -1,0 +1,166 @@
+//! MobileFaceNet (sirius-ai MobileFaceNet_TF, MS1M + ArcFace, 192-d embedding).
+//!
+//! Tensor names follow the stage names of the FFE-CycleGAN authors' code (TreB1eN naming):
+//! `conv1`, `conv2_dw`, `conv2_pw`, `conv_23`, `conv_3.{0..3}`, `conv_34`, `conv_4.{0..5}`,
+//! `conv_45`, `conv_5.{0,1}`, `conv_6_sep`, `conv_6_dw`, `conv_6_pw`, `linear`. See
+//! [`crate::tfjs_name`] for the mapping to the upstream TensorFlow names.
+
+use candle_core::{Module, Result, Tensor, D};
+use candle_nn::VarBuilder;
+
+use crate::layers::{ConvKind, ConvUnit, InvertedResidual, UnitSpec};
+
+/// A point in the network after which [`MobileFaceNet::trunk`] can stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stage {
+    /// 3x3 stride-2 convolution, 64 channels (56 x 56 for a 112 input).
+    Conv1,
+    /// Depthwise 3x3 + 1x1, 64 channels.
+    Conv2,
+    /// First inverted residual, stride 2 (28 x 28).
+    Conv23,
+    /// Four residual blocks, 64 channels.
+    Conv3,
+    /// Inverted residual to 128 channels, stride 2 (14 x 14).
+    Conv34,
+    /// Six residual blocks, 128 channels.
+    Conv4,
+    /// Inverted residual, stride 2 (7 x 7).
+    Conv45,
+    /// Two residual blocks, 128 channels.
+    Conv5,
+    /// 1x1 to 512 channels + PReLU.
+    Conv6Sep,
+}
+
+/// The pretrained MobileFaceNet face embedder.
+#[derive(Debug, Clone)]
+pub struct MobileFaceNet {
+    conv1: ConvUnit,
+    conv2_dw: ConvUnit,
+    conv2_pw: ConvUnit,
+    conv_23: InvertedResidual,
+    conv_3: Vec<InvertedResidual>,
+    conv_34: InvertedResidual,
+    conv_4: Vec<InvertedResidual>,
+    conv_45: InvertedResidual,
+    conv_5: Vec<InvertedResidual>,
+    conv_6_sep: ConvUnit,
+    conv_6_dw: ConvUnit,
+    conv_6_pw: ConvUnit,
+    linear: ConvUnit,
+}
+
+/// Dimension of the embedding.
+pub const EMBEDDING_DIM: usize = 192;
+
+fn unit(
+    cin: usize,
+    cout: usize,
+    kernel: usize,
+    stride: usize,
+    kind: ConvKind,
+    prelu: bool,
+) -> UnitSpec {
+    UnitSpec {
+        cin,
+        cout,
+        kernel,
+        stride,
+        kind,
+        prelu,
+        same_padding: true,
+    }
+}
+
+fn blocks(
+    n: usize,
+    c: usize,
+    hidden: usize,
+    vb: &VarBuilder,
+    name: &str,
+) -> Result<Vec<InvertedResidual>> {
+    (0..n)
+        .map(|i| InvertedResidual::new(c, hidden, c, 1, true, vb.pp(format!("{name}.{i}"))))
+        .collect()
+}
+
+impl MobileFaceNet {
+    /// Loads every tensor from `vb` (see the module doc for the names).
+    pub fn new(vb: VarBuilder) -> Result<Self> {
+        use ConvKind::{Depthwise, Full};
+        Ok(Self {
+            conv1: ConvUnit::new(unit(3, 64, 3, 2, Full, true), vb.pp("conv1"))?,
+            conv2_dw: ConvUnit::new(unit(64, 64, 3, 1, Depthwise, true), vb.pp("conv2_dw"))?,
+            conv2_pw: ConvUnit::new(unit(64, 64, 1, 1, Full, false), vb.pp("conv2_pw"))?,
+            conv_23: InvertedResidual::new(64, 128, 64, 2, false, vb.pp("conv_23"))?,
+            conv_3: blocks(4, 64, 128, &vb, "conv_3")?,
+            conv_34: InvertedResidual::new(64, 256, 128, 2, false, vb.pp("conv_34"))?,
+            conv_4: blocks(6, 128, 256, &vb, "conv_4")?,
+            conv_45: InvertedResidual::new(128, 512, 128, 2, false, vb.pp("conv_45"))?,
+            conv_5: blocks(2, 128, 256, &vb, "conv_5")?,
+            conv_6_sep: ConvUnit::new(unit(128, 512, 1, 1, Full, true), vb.pp("conv_6_sep"))?,
+            conv_6_dw: ConvUnit::new(
+                UnitSpec {
+                    same_padding: false,
+                    ..unit(512, 512, 7, 1, Depthwise, false)
+                },
+                vb.pp("conv_6_dw"),
+            )?,
+            conv_6_pw: ConvUnit::new(unit(512, 512, 1, 1, Full, false), vb.pp("conv_6_pw"))?,
+            linear: ConvUnit::new(unit(512, EMBEDDING_DIM, 1, 1, Full, false), vb.pp("linear"))?,
+        })
+    }
+
+    /// Runs the network on a normalised `(N, 3, H, W)` input up to and including `until`.
+    pub fn trunk(&self, x: &Tensor, until: Stage) -> Result<Tensor> {
+        let mut x = self.conv1.forward(x)?;
+        let stages: [(Stage, &dyn Fn(&Tensor) -> Result<Tensor>); 8] = [
+            (Stage::Conv2, &|x| {
+                self.conv2_pw.forward(&self.conv2_dw.forward(x)?)
+            }),
+            (Stage::Conv23, &|x| self.conv_23.forward(x)),
+            (Stage::Conv3, &|x| {
+                self.conv_3.iter().try_fold(x.clone(), |x, b| b.forward(&x))
+            }),
+            (Stage::Conv34, &|x| self.conv_34.forward(x)),
+            (Stage::Conv4, &|x| {
+                self.conv_4.iter().try_fold(x.clone(), |x, b| b.forward(&x))
+            }),
+            (Stage::Conv45, &|x| self.conv_45.forward(x)),
+            (Stage::Conv5, &|x| {
+                self.conv_5.iter().try_fold(x.clone(), |x, b| b.forward(&x))
+            }),
+            (Stage::Conv6Sep, &|x| self.conv_6_sep.forward(x)),
+        ];
+        for (stage, run) in stages {
+            if stage > until {
+                break;
+            }
+            x = run(&x)?;
+        }
+        Ok(x)
+    }
+
+    /// The raw (not normalised) 192-d embedding of a normalised `(N, 3, 112, 112)` batch.
+    pub fn forward_raw(&self, x: &Tensor) -> Result<Tensor> {
+        let x = self.trunk(x, Stage::Conv6Sep)?;
+        let x = self
+            .linear
+            .forward(&self.conv_6_pw.forward(&self.conv_6_dw.forward(&x)?)?)?;
+        x.flatten_from(1)
+    }
+}
+
+impl Module for MobileFaceNet {
+    /// L2-normalised embeddings `(N, 192)` of a normalised `(N, 3, 112, 112)` batch.
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        l2_normalize(&self.forward_raw(x)?)
+    }
+}
+
+/// Divides each row by its L2 norm (rows of zeros stay zero).
+pub fn l2_normalize(x: &Tensor) -> Result<Tensor> {
+    let norm = x.sqr()?.sum_keepdim(D::Minus1)?.sqrt()?.maximum(1e-12)?;
+    x.broadcast_div(&norm)
+}
