@@ -114,32 +114,33 @@ impl MobileFaceNet {
 
     /// Runs the network on a normalised `(N, 3, H, W)` input up to and including `until`.
     pub fn trunk(&self, x: &Tensor, until: Stage) -> Result<Tensor> {
-        let mut x = self.conv1.forward(x)?;
-        let stages: [(Stage, &dyn Fn(&Tensor) -> Result<Tensor>); 8] = [
-            (Stage::Conv2, &|x| {
-                self.conv2_pw.forward(&self.conv2_dw.forward(x)?)
-            }),
-            (Stage::Conv23, &|x| self.conv_23.forward(x)),
-            (Stage::Conv3, &|x| {
-                self.conv_3.iter().try_fold(x.clone(), |x, b| b.forward(&x))
-            }),
-            (Stage::Conv34, &|x| self.conv_34.forward(x)),
-            (Stage::Conv4, &|x| {
-                self.conv_4.iter().try_fold(x.clone(), |x, b| b.forward(&x))
-            }),
-            (Stage::Conv45, &|x| self.conv_45.forward(x)),
-            (Stage::Conv5, &|x| {
-                self.conv_5.iter().try_fold(x.clone(), |x, b| b.forward(&x))
-            }),
-            (Stage::Conv6Sep, &|x| self.conv_6_sep.forward(x)),
-        ];
-        for (stage, run) in stages {
+        use Stage::*;
+        let mut x = x.clone();
+        for stage in [
+            Conv1, Conv2, Conv23, Conv3, Conv34, Conv4, Conv45, Conv5, Conv6Sep,
+        ] {
             if stage > until {
                 break;
             }
-            x = run(&x)?;
+            x = self.run_stage(stage, &x)?;
         }
         Ok(x)
+    }
+
+    fn run_stage(&self, stage: Stage, x: &Tensor) -> Result<Tensor> {
+        let chain =
+            |blocks: &[InvertedResidual]| blocks.iter().try_fold(x.clone(), |x, b| b.forward(&x));
+        match stage {
+            Stage::Conv1 => self.conv1.forward(x),
+            Stage::Conv2 => self.conv2_pw.forward(&self.conv2_dw.forward(x)?),
+            Stage::Conv23 => self.conv_23.forward(x),
+            Stage::Conv3 => chain(&self.conv_3),
+            Stage::Conv34 => self.conv_34.forward(x),
+            Stage::Conv4 => chain(&self.conv_4),
+            Stage::Conv45 => self.conv_45.forward(x),
+            Stage::Conv5 => chain(&self.conv_5),
+            Stage::Conv6Sep => self.conv_6_sep.forward(x),
+        }
     }
 
     /// The raw (not normalised) 192-d embedding of a normalised `(N, 3, 112, 112)` batch.
