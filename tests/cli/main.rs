@@ -1,6 +1,7 @@
 //! Workspace-level tests of the `visnir` binary: its JSON contract, exit statuses and messages.
 
 mod detect;
+mod embed;
 mod metrics;
 
 use std::path::{Path, PathBuf};

@@ -26,6 +26,8 @@ enum Command {
     Detect(commands::detect::DetectArgs),
     /// Detect and align faces to the ArcFace template, writing `<stem>_f<k>.png` crops.
     Align(commands::detect::AlignArgs),
+    /// 192-d MobileFaceNet face embeddings of aligned 112 x 112 crops (or photos with --align).
+    Embed(commands::embed::EmbedArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Command::Metrics(command) => commands::metrics::run(command),
         Command::Detect(args) => commands::detect::run_detect(args),
         Command::Align(args) => commands::detect::run_align(args),
+        Command::Embed(args) => commands::embed::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -25,6 +25,7 @@ mod prelu;
 mod sgemm;
 pub mod tfjs;
 pub mod torch_legacy;
+mod weights_source;
 
 pub use allocator::reuse_freed_buffers;
 pub use conv::{conv2d, conv2d_generic, pad2d, Conv2d, ConvSpec, PadMode};
@@ -33,3 +34,4 @@ pub use device::DeviceChoice;
 pub use error::{NnError, Result};
 pub use pool::{max_pool2d_ceil, max_pool2d_ceil_generic};
 pub use prelu::{prelu, prelu_generic, PRelu};
+pub use weights_source::WeightsSource;

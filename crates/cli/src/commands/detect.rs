@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use serde_json::{json, Value};
 use visnir_alignment::{align, load_rgb, Face, Mtcnn, MtcnnConfig, Template};
-use visnir_nn::DeviceChoice;
+use visnir_nn::{DeviceChoice, WeightsSource};
 
 use crate::commands::images::for_each_image;
 use crate::exit::{CliError, InputContext};
@@ -31,6 +31,9 @@ pub struct DetectorArgs {
     /// Compute device: cpu, cuda[:N] or metal[:N].
     #[arg(long, default_value = "cpu")]
     device: String,
+    /// MTCNN weights: a safetensors file or hf:OWNER/REPO/FILE (default: the bundled weights).
+    #[arg(long)]
+    mtcnn_weights: Option<String>,
 }
 
 impl DetectorArgs {
@@ -47,13 +50,23 @@ impl DetectorArgs {
             thresholds: [a, b, c],
             factor: self.factor,
         };
-        let device = self
-            .device
+        let device = self.device()?;
+        match &self.mtcnn_weights {
+            None => Mtcnn::bundled(config, &device).input(),
+            Some(source) => {
+                let path = source.parse::<WeightsSource>().input()?.fetch().input()?;
+                Mtcnn::from_safetensors(&path, config, &device).input()
+            }
+        }
+    }
+
+    /// The compute device named by `--device`.
+    pub fn device(&self) -> Result<candle_core::Device, CliError> {
+        self.device
             .parse::<DeviceChoice>()
             .input()?
             .device()
-            .input()?;
-        Mtcnn::bundled(config, &device).input()
+            .input()
     }
 }
 
@@ -106,10 +119,6 @@ fn face_json(face: &Face) -> Value {
     })
 }
 
-fn summary(images: usize, faces: usize, failures: usize) {
-    eprintln!("{images} images, {faces} faces, {failures} failures");
-}
-
 /// Runs `visnir detect`.
 pub fn run_detect(args: DetectArgs) -> Result<(), CliError> {
     let mtcnn = args.detector.detector()?;
@@ -141,11 +150,13 @@ pub fn run_detect(args: DetectArgs) -> Result<(), CliError> {
     } else {
         print!("{table}");
     }
-    finish(args.images.len(), n_faces, outcomes.failures())
+    finish(args.images.len(), n_faces, "faces", outcomes.failures())
 }
 
-fn finish(images: usize, faces: usize, failures: usize) -> Result<(), CliError> {
-    summary(images, faces, failures);
+/// Prints the summary line (`N images, M <what>, K failures`) and turns failures into exit
+/// status 2.
+pub fn finish(images: usize, count: usize, what: &str, failures: usize) -> Result<(), CliError> {
+    eprintln!("{images} images, {count} {what}, {failures} failures");
     if failures > 0 {
         Err(CliError::Input(anyhow::anyhow!(
             "{failures} of {images} images could not be processed"
@@ -184,5 +195,5 @@ pub fn run_align(args: AlignArgs) -> Result<(), CliError> {
         .iter()
         .filter_map(|(_, r)| r.as_ref().ok())
         .sum();
-    finish(args.images.len(), faces, outcomes.failures())
+    finish(args.images.len(), faces, "faces", outcomes.failures())
 }

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
 pub mod detect;
+pub mod embed;
 pub mod images;
 pub mod metrics;
