@@ -92,7 +92,7 @@ impl candle_core::Module for Conv2d {
 /// On the CPU with f32 it runs the fast kernel; elsewhere the generic candle ops.
 pub fn conv2d(x: &Tensor, weight: &Tensor, bias: &Tensor, spec: ConvSpec) -> Result<Tensor> {
     if x.device().is_cpu() && x.dtype() == candle_core::DType::F32 {
-        x.apply_op3_no_bwd(weight, bias, &Conv2dOp { spec })
+        x.apply_op3(weight, bias, Conv2dOp { spec })
     } else {
         conv2d_generic(x, weight, bias, spec)
     }
@@ -138,7 +138,7 @@ fn reflect(x: &Tensor, dim: usize, before: usize, after: usize) -> Result<Tensor
 
 /// Index of input row/column `i` (may be outside) after padding, or `None` for a zero.
 #[inline]
-fn source(i: isize, n: usize, mode: PadMode) -> Option<usize> {
+pub(crate) fn source(i: isize, n: usize, mode: PadMode) -> Option<usize> {
     if i >= 0 && (i as usize) < n {
         return Some(i as usize);
     }
@@ -271,11 +271,41 @@ impl CustomOp3 for Conv2dOp {
             });
         Ok((CpuStorage::F32(out), Shape::from((n, cout, oh, ow))))
     }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        weight: &Tensor,
+        _bias: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        use crate::conv_grad::{ConvInputGrad, ConvWeightGrad};
+        let grad = grad.contiguous()?;
+        let (_, _, h, w) = x.dims4()?;
+        let (_, _, kh, kw) = weight.dims4()?;
+        let dx = grad.apply_op2_no_bwd(
+            &weight.contiguous()?,
+            &ConvInputGrad {
+                spec: self.spec,
+                input_hw: (h, w),
+            },
+        )?;
+        let dw = x.contiguous()?.apply_op2_no_bwd(
+            &grad,
+            &ConvWeightGrad {
+                spec: self.spec,
+                kernel: (kh, kw),
+            },
+        )?;
+        let db = grad.sum((0, 2, 3))?;
+        Ok((Some(dx), Some(dw), Some(db)))
+    }
 }
 
 /// Writes the patches of output positions `p0..p1` as columns of `cols` (`K` x `p1 - p0`).
 #[allow(clippy::too_many_arguments)]
-fn im2col(
+pub(crate) fn im2col(
     input: &[f32],
     (cin, h, w): (usize, usize, usize),
     (kh, kw): (usize, usize),

@@ -14,7 +14,7 @@ pub fn depthwise_conv2d(
     spec: ConvSpec,
 ) -> Result<Tensor> {
     if x.device().is_cpu() && x.dtype() == candle_core::DType::F32 {
-        x.apply_op3_no_bwd(weight, bias, &DepthwiseOp { spec })
+        x.apply_op3(weight, bias, DepthwiseOp { spec })
     } else {
         depthwise_conv2d_generic(x, weight, bias, spec)
     }
@@ -138,6 +138,30 @@ impl CustomOp3 for DepthwiseOp {
                 }
             });
         Ok((CpuStorage::F32(out), Shape::from((n, c, oh, ow))))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        weight: &Tensor,
+        _bias: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        use crate::conv_grad::DepthwiseGrad;
+        let grad = grad.contiguous()?;
+        let (_, _, h, w) = x.dims4()?;
+        let (_, _, kh, kw) = weight.dims4()?;
+        let op = |wrt_input| DepthwiseGrad {
+            spec: self.spec,
+            kernel: (kh, kw),
+            input_hw: (h, w),
+            wrt_input,
+        };
+        let dx = grad.apply_op2_no_bwd(&weight.contiguous()?, &op(true))?;
+        let dw = x.contiguous()?.apply_op2_no_bwd(&grad, &op(false))?;
+        let db = grad.sum((0, 2, 3))?;
+        Ok((Some(dx), Some(dw), Some(db)))
     }
 }
 

@@ -17,6 +17,7 @@
 
 mod allocator;
 mod conv;
+mod conv_grad;
 mod depthwise;
 mod device;
 mod error;

@@ -34,7 +34,7 @@ impl Module for PRelu {
 /// tensors, the generic candle composition elsewhere.
 pub fn prelu(x: &Tensor, slope: &Tensor) -> Result<Tensor> {
     if x.device().is_cpu() && x.dtype() == candle_core::DType::F32 && x.rank() >= 2 {
-        x.apply_op2_no_bwd(slope, &PreluOp)
+        x.apply_op2(slope, PreluOp)
     } else {
         prelu_generic(x, slope)
     }
@@ -86,5 +86,22 @@ impl CustomOp2 for PreluOp {
                 }
             });
         Ok((CpuStorage::F32(out), xl.shape().clone()))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        slope: &Tensor,
+        _res: &Tensor,
+        grad: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        let mut shape = vec![1; x.rank()];
+        shape[1] = slope.elem_count();
+        let positive = x.gt(0f32)?;
+        let slope_b = slope.reshape(shape)?.broadcast_as(x.shape())?;
+        let dx = (grad * positive.where_cond(&Tensor::ones_like(x)?, &slope_b)?)?;
+        let reduce: Vec<usize> = (0..x.rank()).filter(|&d| d != 1).collect();
+        let ds = (grad * x.minimum(0f32)?)?.sum(reduce)?;
+        Ok((Some(dx), Some(ds)))
     }
 }

@@ -1,0 +1,228 @@
+//! Backward passes of the fast CPU kernels: against candle's autograd of the generic
+//! compositions, and against central finite differences.
+
+use candle_core::{Device, Tensor, Var};
+use visnir_nn::{
+    conv2d, conv2d_generic, depthwise_conv2d, depthwise_conv2d_generic, prelu, prelu_generic,
+    ConvSpec, PadMode,
+};
+
+fn random(shape: &[usize], seed: u64) -> Tensor {
+    let n: usize = shape.iter().product();
+    let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
+    let data: Vec<f32> = (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s % 20001) as f32 / 10000.0 - 1.0
+        })
+        .collect();
+    Tensor::from_vec(data, shape, &Device::Cpu).unwrap()
+}
+
+type Layer = fn(&Tensor, &Tensor, &Tensor) -> candle_core::Result<Tensor>;
+
+/// Loss `sum(f(x, w, b) * r)` and its gradients with respect to x, w, b.
+fn grads(
+    f: &dyn Fn(&Tensor, &Tensor, &Tensor) -> candle_core::Result<Tensor>,
+    x: &Tensor,
+    w: &Tensor,
+    b: &Tensor,
+    r_seed: u64,
+) -> (f32, Vec<Tensor>) {
+    let (xv, wv, bv) = (
+        Var::from_tensor(x).unwrap(),
+        Var::from_tensor(w).unwrap(),
+        Var::from_tensor(b).unwrap(),
+    );
+    let y = f(xv.as_tensor(), wv.as_tensor(), bv.as_tensor()).unwrap();
+    let r = random(y.dims(), r_seed);
+    let loss = (y * r).unwrap().sum_all().unwrap();
+    let g = loss.backward().unwrap();
+    let out = [&xv, &wv, &bv]
+        .iter()
+        .map(|v| {
+            g.get(v.as_tensor())
+                .cloned()
+                .unwrap_or_else(|| v.as_tensor().zeros_like().unwrap())
+        })
+        .collect();
+    (loss.to_scalar().unwrap(), out)
+}
+
+fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+    assert_eq!(a.dims(), b.dims());
+    (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(0)
+        .unwrap()
+        .to_scalar()
+        .unwrap()
+}
+
+/// Central differences of the loss for a few coordinates of argument `which`.
+fn finite_difference_check(
+    f: &dyn Fn(&Tensor, &Tensor, &Tensor) -> candle_core::Result<Tensor>,
+    args: [&Tensor; 3],
+    analytic: &Tensor,
+    which: usize,
+    r_seed: u64,
+) {
+    let eps = 1e-2f32;
+    let base: Vec<f32> = args[which].flatten_all().unwrap().to_vec1().unwrap();
+    let grad: Vec<f32> = analytic.flatten_all().unwrap().to_vec1().unwrap();
+    let step = (base.len() / 7).max(1);
+    for i in (0..base.len()).step_by(step) {
+        let loss_at = |delta: f32| {
+            let mut v = base.clone();
+            v[i] += delta;
+            let moved = Tensor::from_vec(v, args[which].dims(), &Device::Cpu).unwrap();
+            let mut a = [args[0].clone(), args[1].clone(), args[2].clone()];
+            a[which] = moved;
+            let y = f(&a[0], &a[1], &a[2]).unwrap();
+            let r = random(y.dims(), r_seed);
+            (y * r)
+                .unwrap()
+                .sum_all()
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap()
+        };
+        let numeric = (loss_at(eps) - loss_at(-eps)) / (2.0 * eps);
+        let tolerance = 1e-2 + 1e-2 * grad[i].abs();
+        assert!(
+            (numeric - grad[i]).abs() <= tolerance,
+            "arg {which} index {i}: numeric {numeric} vs analytic {}",
+            grad[i]
+        );
+    }
+}
+
+#[test]
+fn conv2d_gradients() {
+    let specs = [
+        (
+            "3x3 zero s1",
+            (2, 3, 9, 8),
+            (4, 3, 3, 3),
+            ConvSpec::symmetric(1, 1, PadMode::Zeros),
+        ),
+        (
+            "3x3 reflect s1",
+            (1, 2, 7, 9),
+            (3, 2, 3, 3),
+            ConvSpec::symmetric(1, 1, PadMode::Reflect),
+        ),
+        (
+            "7x7 reflect",
+            (1, 2, 10, 11),
+            (2, 2, 7, 7),
+            ConvSpec::symmetric(1, 3, PadMode::Reflect),
+        ),
+        (
+            "3x3 s2 odd",
+            (2, 3, 11, 9),
+            (4, 3, 3, 3),
+            ConvSpec::symmetric(2, 1, PadMode::Zeros),
+        ),
+        (
+            "tf same s2",
+            (1, 3, 12, 12),
+            (5, 3, 3, 3),
+            ConvSpec {
+                stride: 2,
+                pad_before: 0,
+                pad_after: 1,
+                mode: PadMode::Zeros,
+            },
+        ),
+        ("1x1", (2, 6, 5, 7), (4, 6, 1, 1), ConvSpec::VALID),
+        (
+            "4x4 s2",
+            (1, 2, 12, 10),
+            (3, 2, 4, 4),
+            ConvSpec::symmetric(2, 1, PadMode::Zeros),
+        ),
+    ];
+    for (i, (name, xs, ws, spec)) in specs.into_iter().enumerate() {
+        let x = random(&[xs.0, xs.1, xs.2, xs.3], 10 + i as u64);
+        let w = random(&[ws.0, ws.1, ws.2, ws.3], 20 + i as u64);
+        let b = random(&[ws.0], 30 + i as u64);
+        let fast: &dyn Fn(&Tensor, &Tensor, &Tensor) -> candle_core::Result<Tensor> =
+            &|x, w, b| conv2d(x, w, b, spec);
+        let generic: &dyn Fn(&Tensor, &Tensor, &Tensor) -> candle_core::Result<Tensor> =
+            &|x, w, b| conv2d_generic(x, w, b, spec);
+        let (loss_fast, g_fast) = grads(fast, &x, &w, &b, 5);
+        let (loss_generic, g_generic) = grads(generic, &x, &w, &b, 5);
+        assert!((loss_fast - loss_generic).abs() < 1e-3, "{name}: loss");
+        for (k, (a, bb)) in g_fast.iter().zip(&g_generic).enumerate() {
+            let d = max_diff(a, bb);
+            assert!(d < 1e-3, "{name}: gradient {k} differs by {d}");
+        }
+        for which in 0..3 {
+            finite_difference_check(fast, [&x, &w, &b], &g_fast[which], which, 5);
+        }
+    }
+}
+
+#[test]
+fn depthwise_gradients() {
+    let specs = [
+        ((2, 4, 9, 9), 3, ConvSpec::symmetric(1, 1, PadMode::Zeros)),
+        (
+            (1, 3, 12, 12),
+            3,
+            ConvSpec {
+                stride: 2,
+                pad_before: 0,
+                pad_after: 1,
+                mode: PadMode::Zeros,
+            },
+        ),
+        ((1, 2, 11, 9), 3, ConvSpec::symmetric(2, 1, PadMode::Zeros)),
+        ((2, 3, 7, 7), 7, ConvSpec::VALID),
+    ];
+    for (i, (xs, k, spec)) in specs.into_iter().enumerate() {
+        let x = random(&[xs.0, xs.1, xs.2, xs.3], 40 + i as u64);
+        let w = random(&[xs.1, 1, k, k], 50 + i as u64);
+        let b = random(&[xs.1], 60 + i as u64);
+        let fast: &dyn Fn(&Tensor, &Tensor, &Tensor) -> candle_core::Result<Tensor> =
+            &|x, w, b| depthwise_conv2d(x, w, b, spec);
+        let generic: &dyn Fn(&Tensor, &Tensor, &Tensor) -> candle_core::Result<Tensor> =
+            &|x, w, b| depthwise_conv2d_generic(x, w, b, spec);
+        let (_, g_fast) = grads(fast, &x, &w, &b, 6);
+        let (_, g_generic) = grads(generic, &x, &w, &b, 6);
+        for (k, (a, bb)) in g_fast.iter().zip(&g_generic).enumerate() {
+            let d = max_diff(a, bb);
+            assert!(d < 1e-3, "depthwise case {i}: gradient {k} differs by {d}");
+        }
+        for which in 0..3 {
+            finite_difference_check(fast, [&x, &w, &b], &g_fast[which], which, 6);
+        }
+    }
+}
+
+#[test]
+fn prelu_gradients() {
+    // Keep inputs away from the kink at 0 so that finite differences are exact.
+    let x = random(&[2, 5, 4, 3], 70);
+    let x = (x.sign().unwrap() * 0.05 + &x).unwrap();
+    let a = random(&[5], 71);
+    let unused = Tensor::zeros(1, candle_core::DType::F32, &Device::Cpu).unwrap();
+    let fast: Layer = |x, a, _| prelu(x, a);
+    let generic: Layer = |x, a, _| prelu_generic(x, a);
+    let (_, g_fast) = grads(&fast, &x, &a, &unused, 8);
+    let (_, g_generic) = grads(&generic, &x, &a, &unused, 8);
+    for k in 0..2 {
+        let d = max_diff(&g_fast[k], &g_generic[k]);
+        assert!(d < 1e-4, "prelu gradient {k} differs by {d}");
+    }
+    for which in 0..2 {
+        finite_difference_check(&fast, [&x, &a, &unused], &g_fast[which], which, 8);
+    }
+}
