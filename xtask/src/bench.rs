@@ -127,5 +127,29 @@ fn ffe(repeats: usize) -> anyhow::Result<()> {
         time,
         "onnxruntime: 740 ms, TFLite: 290 ms",
     );
+
+    use candle_core::Module;
+    let device = candle_core::Device::Cpu;
+    for variant in [
+        visnir_ffe::TrunkVariant::Authors,
+        visnir_ffe::TrunkVariant::PaperText,
+    ] {
+        let varmap = candle_nn::VarMap::new();
+        let vb = candle_nn::VarBuilder::from_varmap(&varmap, candle_core::DType::F32, &device);
+        let trunk = visnir_ffe::FfeTrunk::new(variant, vb)?;
+        visnir_ffe::FfeTrunk::load_pretrained(&varmap)?;
+        let x = candle_core::Tensor::randn(0f32, 0.5, (1, 3, 256, 256), &device)?;
+        let x = candle_core::Var::from_tensor(&x)?;
+        let time = median_time(repeats, || -> candle_core::Result<()> {
+            let loss = trunk.forward(x.as_tensor())?.sqr()?.mean_all()?;
+            loss.backward()?;
+            Ok(())
+        });
+        report(
+            &format!("FFE trunk ({variant:?}) forward + backward, 1 x 256 x 256"),
+            time,
+            "",
+        );
+    }
     Ok(())
 }

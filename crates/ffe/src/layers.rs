@@ -15,7 +15,8 @@ pub enum ConvKind {
 }
 
 /// A convolution with TF "SAME" padding (or none), a bias, and an optional PReLU
-/// (tensors `weight`, `bias`, `prelu`).
+/// (tensors `weight`, `bias`, `prelu`). Fresh (trainable) units start as CycleGAN's
+/// `init_weights`: weights N(0, 0.02), biases 0, PReLU slopes 0.25.
 #[derive(Debug, Clone)]
 pub struct ConvUnit {
     weight: Tensor,
@@ -49,15 +50,20 @@ pub struct UnitSpec {
 impl ConvUnit {
     /// Loads the unit's tensors from `vb`.
     pub fn new(spec: UnitSpec, vb: VarBuilder) -> Result<Self> {
+        let normal = candle_nn::Init::Randn {
+            mean: 0.0,
+            stdev: 0.02,
+        };
+        let (k, cout) = (spec.kernel, spec.cout);
         let weight = match spec.kind {
-            ConvKind::Full => vb.get((spec.cout, spec.cin, spec.kernel, spec.kernel), "weight")?,
-            ConvKind::Depthwise => vb.get((spec.cout, 1, spec.kernel, spec.kernel), "weight")?,
+            ConvKind::Full => vb.get_with_hints((cout, spec.cin, k, k), "weight", normal)?,
+            ConvKind::Depthwise => vb.get_with_hints((cout, 1, k, k), "weight", normal)?,
         };
         Ok(Self {
             weight,
-            bias: vb.get(spec.cout, "bias")?,
+            bias: vb.get_with_hints(cout, "bias", candle_nn::Init::Const(0.0))?,
             slope: if spec.prelu {
-                Some(vb.get(spec.cout, "prelu")?)
+                Some(vb.get_with_hints(cout, "prelu", candle_nn::Init::Const(0.25))?)
             } else {
                 None
             },

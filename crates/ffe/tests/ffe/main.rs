@@ -3,6 +3,7 @@
 
 mod parity;
 mod real_photos;
+mod trunk;
 mod weights;
 
 use std::path::PathBuf;
