@@ -164,8 +164,8 @@ fn conv2d_gradients() {
             let d = max_diff(a, bb);
             assert!(d < 1e-3, "{name}: gradient {k} differs by {d}");
         }
-        for which in 0..3 {
-            finite_difference_check(fast, [&x, &w, &b], &g_fast[which], which, 5);
+        for (which, analytic) in g_fast.iter().enumerate().take(3) {
+            finite_difference_check(fast, [&x, &w, &b], analytic, which, 5);
         }
     }
 }
@@ -201,8 +201,8 @@ fn depthwise_gradients() {
             let d = max_diff(a, bb);
             assert!(d < 1e-3, "depthwise case {i}: gradient {k} differs by {d}");
         }
-        for which in 0..3 {
-            finite_difference_check(fast, [&x, &w, &b], &g_fast[which], which, 6);
+        for (which, analytic) in g_fast.iter().enumerate().take(3) {
+            finite_difference_check(fast, [&x, &w, &b], analytic, which, 6);
         }
     }
 }
@@ -222,7 +222,7 @@ fn prelu_gradients() {
         let d = max_diff(&g_fast[k], &g_generic[k]);
         assert!(d < 1e-4, "prelu gradient {k} differs by {d}");
     }
-    for which in 0..2 {
-        finite_difference_check(&fast, [&x, &a, &unused], &g_fast[which], which, 8);
+    for (which, analytic) in g_fast.iter().enumerate().take(2) {
+        finite_difference_check(&fast, [&x, &a, &unused], analytic, which, 8);
     }
 }
