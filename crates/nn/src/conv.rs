@@ -47,7 +47,7 @@ impl ConvSpec {
         }
     }
 
-    fn out_size(&self, input: usize, kernel: usize) -> usize {
+    pub(crate) fn out_size(&self, input: usize, kernel: usize) -> usize {
         (input + self.pad_before + self.pad_after).saturating_sub(kernel) / self.stride + 1
     }
 }

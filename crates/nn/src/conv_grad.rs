@@ -65,8 +65,15 @@ impl CustomOp2 for ConvInputGrad {
         wl: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
         let (n, cout, oh, ow) = gl.shape().dims4()?;
-        let (_, cin, kh, kw) = wl.shape().dims4()?;
+        let (wcout, cin, kh, kw) = wl.shape().dims4()?;
         let (h, w) = self.input_hw;
+        if wcout != cout || self.spec.out_size(h, kh) != oh || self.spec.out_size(w, kw) != ow {
+            candle_core::bail!(
+                "convolution input gradient: {:?} and weight {:?} do not map back to {h}x{w}",
+                gl.dims(),
+                wl.dims()
+            );
+        }
         let (grad, weight) = (contiguous(gs, gl)?, contiguous(ws, wl)?);
         let (k, p) = (cin * kh * kw, oh * ow);
         // W^T as a K x Cout view of the Cout x K weight: element (r, c) at c * K + r.

@@ -18,9 +18,11 @@
 mod allocator;
 mod conv;
 mod conv_grad;
+mod conv_transpose;
 mod depthwise;
 mod device;
 mod error;
+mod instance_norm;
 mod pool;
 mod prelu;
 mod sgemm;
@@ -30,9 +32,11 @@ mod weights_source;
 
 pub use allocator::reuse_freed_buffers;
 pub use conv::{conv2d, conv2d_generic, pad2d, Conv2d, ConvSpec, PadMode};
+pub use conv_transpose::{conv_transpose2d, conv_transpose2d_generic, ConvTransposeSpec};
 pub use depthwise::{depthwise_conv2d, depthwise_conv2d_generic, tf_same_padding};
 pub use device::DeviceChoice;
 pub use error::{NnError, Result};
+pub use instance_norm::{instance_norm, instance_norm_generic, INSTANCE_NORM_EPS};
 pub use pool::{max_pool2d_ceil, max_pool2d_ceil_generic};
 pub use prelu::{prelu, prelu_generic, PRelu};
 pub use weights_source::WeightsSource;

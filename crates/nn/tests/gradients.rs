@@ -3,8 +3,9 @@
 
 use candle_core::{Device, Tensor, Var};
 use visnir_nn::{
-    conv2d, conv2d_generic, depthwise_conv2d, depthwise_conv2d_generic, prelu, prelu_generic,
-    ConvSpec, PadMode,
+    conv2d, conv2d_generic, conv_transpose2d, conv_transpose2d_generic, depthwise_conv2d,
+    depthwise_conv2d_generic, instance_norm, instance_norm_generic, prelu, prelu_generic, ConvSpec,
+    ConvTransposeSpec, PadMode,
 };
 
 fn random(shape: &[usize], seed: u64) -> Tensor {
@@ -225,4 +226,85 @@ fn prelu_gradients() {
     for (which, analytic) in g_fast.iter().enumerate().take(2) {
         finite_difference_check(&fast, [&x, &a, &unused], analytic, which, 8);
     }
+}
+
+#[test]
+fn conv_transpose_gradients() {
+    let cases = [
+        (
+            (1, 4, 5, 6),
+            (4, 3, 3, 3),
+            ConvTransposeSpec {
+                stride: 2,
+                padding: 1,
+                output_padding: 1,
+            },
+        ),
+        (
+            (2, 3, 4, 4),
+            (3, 2, 3, 3),
+            ConvTransposeSpec {
+                stride: 2,
+                padding: 1,
+                output_padding: 0,
+            },
+        ),
+        (
+            (1, 2, 5, 5),
+            (2, 3, 4, 4),
+            ConvTransposeSpec {
+                stride: 2,
+                padding: 1,
+                output_padding: 0,
+            },
+        ),
+        (
+            (1, 3, 6, 5),
+            (3, 2, 3, 3),
+            ConvTransposeSpec {
+                stride: 1,
+                padding: 1,
+                output_padding: 0,
+            },
+        ),
+    ];
+    for (i, (xs, ws, spec)) in cases.into_iter().enumerate() {
+        let x = random(&[xs.0, xs.1, xs.2, xs.3], 80 + i as u64);
+        let w = random(&[ws.0, ws.1, ws.2, ws.3], 90 + i as u64);
+        let b = random(&[ws.1], 100 + i as u64);
+        let fast: &dyn Fn(&Tensor, &Tensor, &Tensor) -> candle_core::Result<Tensor> =
+            &|x, w, b| conv_transpose2d(x, w, b, spec);
+        let generic: &dyn Fn(&Tensor, &Tensor, &Tensor) -> candle_core::Result<Tensor> =
+            &|x, w, b| conv_transpose2d_generic(x, w, b, spec);
+        let (loss_fast, g_fast) = grads(fast, &x, &w, &b, 9);
+        let (loss_generic, g_generic) = grads(generic, &x, &w, &b, 9);
+        assert!(
+            (loss_fast - loss_generic).abs() < 1e-3,
+            "case {i}: loss {loss_fast} vs {loss_generic}"
+        );
+        for (k, (a, bb)) in g_fast.iter().zip(&g_generic).enumerate() {
+            let d = max_diff(a, bb);
+            assert!(
+                d < 1e-3,
+                "conv transpose case {i}: gradient {k} differs by {d}"
+            );
+        }
+        for (which, analytic) in g_fast.iter().enumerate().take(3) {
+            finite_difference_check(fast, [&x, &w, &b], analytic, which, 9);
+        }
+    }
+}
+
+#[test]
+fn instance_norm_gradients() {
+    let x = random(&[2, 3, 5, 7], 110).affine(3.0, 0.5).unwrap();
+    let unused = Tensor::zeros(1, candle_core::DType::F32, &Device::Cpu).unwrap();
+    let fast: Layer = |x, _, _| instance_norm(x);
+    let generic: Layer = |x, _, _| instance_norm_generic(x);
+    let (loss_fast, g_fast) = grads(&fast, &x, &unused, &unused, 11);
+    let (loss_generic, g_generic) = grads(&generic, &x, &unused, &unused, 11);
+    assert!((loss_fast - loss_generic).abs() < 1e-4);
+    let d = max_diff(&g_fast[0], &g_generic[0]);
+    assert!(d < 1e-4, "instance norm gradient differs by {d}");
+    finite_difference_check(&fast, [&x, &unused, &unused], &g_fast[0], 0, 11);
 }
