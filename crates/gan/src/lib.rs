@@ -1,0 +1,25 @@
+//! CycleGAN and FFE-CycleGAN for VIS -> NIR face translation, in candle.
+//!
+//! Networks keep the state-dict keys of the PyTorch reference (junyanz/pytorch-CycleGAN-and-pix2pix)
+//! so that official checkpoints load; every layer runs on visnir's fast CPU kernels, or on
+//! candle's own ops on CUDA/Metal.
+//!
+//! ```
+//! use candle_core::{DType, Device, Module, Tensor};
+//! use candle_nn::{VarBuilder, VarMap};
+//! use visnir_gan::{ResnetGenerator, ResnetGeneratorConfig};
+//!
+//! let varmap = VarMap::new();
+//! let vb = VarBuilder::from_varmap(&varmap, DType::F32, &Device::Cpu);
+//! let cfg = ResnetGeneratorConfig { ngf: 8, n_blocks: 2, ..Default::default() };
+//! let g = ResnetGenerator::new(cfg, vb).unwrap();
+//! let y = g.forward(&Tensor::zeros((1, 3, 32, 32), DType::F32, &Device::Cpu).unwrap()).unwrap();
+//! assert_eq!(y.dims(), &[1, 3, 32, 32]);
+//! ```
+
+mod discriminator;
+mod layers;
+mod resnet_generator;
+
+pub use discriminator::{DiscriminatorConfig, NLayerDiscriminator};
+pub use resnet_generator::{ResnetGenerator, ResnetGeneratorConfig};

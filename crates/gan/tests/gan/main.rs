@@ -1,0 +1,27 @@
+//! Integration tests of `visnir-gan` against the PyTorch CycleGAN reference.
+
+mod network_parity;
+
+use std::path::PathBuf;
+
+/// A path under the workspace's `tests/fixtures`.
+pub fn fixture(relative: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures")
+        .join(relative)
+}
+
+/// Largest absolute difference of two tensors of the same shape.
+pub fn max_diff(a: &candle_core::Tensor, b: &candle_core::Tensor) -> f32 {
+    assert_eq!(a.dims(), b.dims());
+    (a - b)
+        .unwrap()
+        .abs()
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .max(0)
+        .unwrap()
+        .to_scalar()
+        .unwrap()
+}
