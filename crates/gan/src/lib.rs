@@ -17,9 +17,21 @@
 //! assert_eq!(y.dims(), &[1, 3, 32, 32]);
 //! ```
 
+mod adam;
+mod cyclegan;
 mod discriminator;
+mod generator;
+mod image_pool;
 mod layers;
+mod losses;
 mod resnet_generator;
 
+pub use adam::{linear_decay_lr, Adam, AdamConfig};
+pub use cyclegan::{CycleGan, CycleGanConfig, StepLosses};
 pub use discriminator::{DiscriminatorConfig, NLayerDiscriminator};
+pub use generator::{FfeGenerator, FfeGeneratorConfig, Generator, GeneratorConfig};
+pub use image_pool::ImagePool;
+pub use losses::{
+    cycle_loss, identity_loss, l1_loss, lsgan_loss, pixel_consistency_loss, LossPreset, LossWeights,
+};
 pub use resnet_generator::{ResnetGenerator, ResnetGeneratorConfig};

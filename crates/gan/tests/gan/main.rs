@@ -1,6 +1,7 @@
 //! Integration tests of `visnir-gan` against the PyTorch CycleGAN reference.
 
 mod network_parity;
+mod training_parity;
 
 use std::path::PathBuf;
 

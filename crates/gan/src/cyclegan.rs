@@ -1,0 +1,206 @@
+//! The four networks of a CycleGAN (G_A: A -> B, G_B: B -> A, D_A judges B, D_B judges A, as
+//! in the reference's naming) and one training iteration of `optimize_parameters()`.
+
+use candle_core::{DType, Device, Module, Result, Tensor};
+use candle_nn::{VarBuilder, VarMap};
+
+use crate::adam::{Adam, AdamConfig};
+use crate::discriminator::{DiscriminatorConfig, NLayerDiscriminator};
+use crate::generator::{Generator, GeneratorConfig};
+use crate::image_pool::ImagePool;
+use crate::losses::{cycle_loss, identity_loss, lsgan_loss, pixel_consistency_loss, LossWeights};
+
+/// Every loss of one iteration, already multiplied by its weight (as the reference logs them).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct StepLosses {
+    /// LSGAN loss of G_A against D_A.
+    pub g_a: f32,
+    /// LSGAN loss of G_B against D_B.
+    pub g_b: f32,
+    /// Weighted cycle loss of A -> B -> A.
+    pub cycle_a: f32,
+    /// Weighted cycle loss of B -> A -> B.
+    pub cycle_b: f32,
+    /// Weighted identity loss of G_A (`|G_A(B) - B|`).
+    pub idt_a: f32,
+    /// Weighted identity loss of G_B.
+    pub idt_b: f32,
+    /// Weighted pixel-consistency loss `|G_A(A) - B|`.
+    pub pix_a: f32,
+    /// Weighted pixel-consistency loss `|G_B(B) - A|`.
+    pub pix_b: f32,
+    /// Total generator loss.
+    pub g: f32,
+    /// Discriminator D_A loss.
+    pub d_a: f32,
+    /// Discriminator D_B loss.
+    pub d_b: f32,
+}
+
+impl StepLosses {
+    /// True when every loss is a finite number.
+    pub fn all_finite(&self) -> bool {
+        [
+            self.g_a,
+            self.g_b,
+            self.cycle_a,
+            self.cycle_b,
+            self.idt_a,
+            self.idt_b,
+            self.pix_a,
+            self.pix_b,
+            self.g,
+            self.d_a,
+            self.d_b,
+        ]
+        .iter()
+        .all(|v| v.is_finite())
+    }
+}
+
+/// Configuration of the four networks.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CycleGanConfig {
+    /// Both generators' architecture.
+    pub generator: GeneratorConfig,
+    /// Both discriminators' size.
+    pub discriminator: DiscriminatorConfig,
+}
+
+/// The four networks with their variables (names `G_A.*`, `G_B.*`, `D_A.*`, `D_B.*`) and
+/// both optimisers.
+pub struct CycleGan {
+    /// A -> B (VIS -> NIR).
+    pub g_a: Generator,
+    /// B -> A (NIR -> VIS).
+    pub g_b: Generator,
+    /// Judges domain B.
+    pub d_a: NLayerDiscriminator,
+    /// Judges domain A.
+    pub d_b: NLayerDiscriminator,
+    varmap: VarMap,
+    opt_g: Adam,
+    opt_d: Adam,
+}
+
+fn vars_with_prefix(varmap: &VarMap, prefixes: &[&str]) -> Result<Vec<candle_core::Var>> {
+    let data = varmap
+        .data()
+        .lock()
+        .map_err(|_| candle_core::Error::Msg("poisoned var map".into()))?;
+    let mut names: Vec<&String> = data
+        .keys()
+        .filter(|k| prefixes.iter().any(|p| k.starts_with(p)))
+        .collect();
+    names.sort();
+    Ok(names.into_iter().map(|n| data[n].clone()).collect())
+}
+
+impl CycleGan {
+    /// Builds the networks with fresh weights (N(0, 0.02); FFE trunks from the pretrained
+    /// embedder) on `device`.
+    pub fn new(config: CycleGanConfig, adam: AdamConfig, device: &Device) -> Result<Self> {
+        let varmap = VarMap::new();
+        let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
+        let g_a = Generator::new(config.generator, vb.pp("G_A"))?;
+        let g_b = Generator::new(config.generator, vb.pp("G_B"))?;
+        let d_a = NLayerDiscriminator::new(config.discriminator, vb.pp("D_A"))?;
+        let d_b = NLayerDiscriminator::new(config.discriminator, vb.pp("D_B"))?;
+        if config.generator.uses_ffe() {
+            for prefix in ["G_A.ffe.", "G_B.ffe."] {
+                visnir_ffe::FfeTrunk::load_pretrained_with_prefix(&varmap, prefix)?;
+            }
+        }
+        let opt_g = Adam::new(vars_with_prefix(&varmap, &["G_A.", "G_B."])?, adam)?;
+        let opt_d = Adam::new(vars_with_prefix(&varmap, &["D_A.", "D_B."])?, adam)?;
+        Ok(Self {
+            g_a,
+            g_b,
+            d_a,
+            d_b,
+            varmap,
+            opt_g,
+            opt_d,
+        })
+    }
+
+    /// All variables, by name.
+    pub fn varmap(&self) -> &VarMap {
+        &self.varmap
+    }
+
+    /// The generator and discriminator optimisers.
+    pub fn optimizers_mut(&mut self) -> (&mut Adam, &mut Adam) {
+        (&mut self.opt_g, &mut self.opt_d)
+    }
+
+    /// Both optimisers, read-only.
+    pub fn optimizers(&self) -> (&Adam, &Adam) {
+        (&self.opt_g, &self.opt_d)
+    }
+
+    /// One iteration on a batch of `real_a` and `real_b` (paired when `weights.pixel > 0`):
+    /// generator step with the discriminators frozen, then discriminator step on fakes drawn
+    /// through the image pools (pass pools of size 0 to use the current fakes).
+    pub fn train_step(
+        &mut self,
+        real_a: &Tensor,
+        real_b: &Tensor,
+        weights: LossWeights,
+        pools: (&mut ImagePool, &mut ImagePool),
+    ) -> Result<StepLosses> {
+        let fake_b = self.g_a.forward(real_a)?;
+        let rec_a = self.g_b.forward(&fake_b)?;
+        let fake_a = self.g_b.forward(real_b)?;
+        let rec_b = self.g_a.forward(&fake_a)?;
+        let scalar = |t: &Tensor| t.to_scalar::<f32>();
+
+        let g_a = lsgan_loss(&self.d_a.forward(&fake_b)?, true)?;
+        let g_b = lsgan_loss(&self.d_b.forward(&fake_a)?, true)?;
+        let cycle_a = (cycle_loss(&rec_a, real_a)? * weights.cycle)?;
+        let cycle_b = (cycle_loss(&rec_b, real_b)? * weights.cycle)?;
+        let mut total = (((&g_a + &g_b)? + &cycle_a)? + &cycle_b)?;
+        let mut losses = StepLosses {
+            g_a: scalar(&g_a)?,
+            g_b: scalar(&g_b)?,
+            cycle_a: scalar(&cycle_a)?,
+            cycle_b: scalar(&cycle_b)?,
+            ..Default::default()
+        };
+        if weights.identity > 0.0 {
+            let w = weights.cycle * weights.identity;
+            let idt_a = (identity_loss(&self.g_a.forward(real_b)?, real_b)? * w)?;
+            let idt_b = (identity_loss(&self.g_b.forward(real_a)?, real_a)? * w)?;
+            (losses.idt_a, losses.idt_b) = (scalar(&idt_a)?, scalar(&idt_b)?);
+            total = ((total + idt_a)? + idt_b)?;
+        }
+        if weights.pixel > 0.0 {
+            let pix_a = (pixel_consistency_loss(&fake_b, real_b)? * weights.pixel)?;
+            let pix_b = (pixel_consistency_loss(&fake_a, real_a)? * weights.pixel)?;
+            (losses.pix_a, losses.pix_b) = (scalar(&pix_a)?, scalar(&pix_b)?);
+            total = ((total + pix_a)? + pix_b)?;
+        }
+        losses.g = scalar(&total)?;
+        if !losses.all_finite() {
+            candle_core::bail!("non-finite generator loss: {losses:?}");
+        }
+        let grads = total.backward()?;
+        self.opt_g.step(&grads)?;
+
+        let pooled_b = pools.0.query(&fake_b.detach())?;
+        let pooled_a = pools.1.query(&fake_a.detach())?;
+        let d_a = ((lsgan_loss(&self.d_a.forward(real_b)?, true)?
+            + lsgan_loss(&self.d_a.forward(&pooled_b)?, false)?)?
+            * 0.5)?;
+        let d_b = ((lsgan_loss(&self.d_b.forward(real_a)?, true)?
+            + lsgan_loss(&self.d_b.forward(&pooled_a)?, false)?)?
+            * 0.5)?;
+        (losses.d_a, losses.d_b) = (scalar(&d_a)?, scalar(&d_b)?);
+        if !losses.all_finite() {
+            candle_core::bail!("non-finite discriminator loss: {losses:?}");
+        }
+        let grads = (d_a + d_b)?.backward()?;
+        self.opt_d.step(&grads)?;
+        Ok(losses)
+    }
+}

@@ -1,0 +1,125 @@
+//! The two generator architectures behind one type: CycleGAN's ResNet generator and the FFE
+//! generator (MobileFaceNet trunk -> ResNet blocks -> CycleGAN decoder).
+
+use candle_core::{Module, Result, Tensor};
+use candle_nn::VarBuilder;
+use visnir_ffe::{FfeTrunk, TrunkVariant};
+
+use crate::layers::{Layer, Sequential};
+use crate::resnet_generator::{decoder, resnet_block, ResnetGenerator, ResnetGeneratorConfig};
+
+/// Which generator to build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GeneratorConfig {
+    /// CycleGAN's ResNet generator.
+    Resnet(ResnetGeneratorConfig),
+    /// FFE-CycleGAN's generator.
+    Ffe(FfeGeneratorConfig),
+}
+
+impl GeneratorConfig {
+    /// True for the FFE generator (its trunk starts from the pretrained embedder).
+    pub fn uses_ffe(&self) -> bool {
+        matches!(self, Self::Ffe(_))
+    }
+}
+
+/// Size of the FFE generator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FfeGeneratorConfig {
+    /// Trunk architecture (the authors' code by default).
+    pub variant: TrunkVariant,
+    /// ResNet blocks after the trunk (the paper: 6).
+    pub n_blocks: usize,
+    /// Output channels.
+    pub output_nc: usize,
+}
+
+impl Default for FfeGeneratorConfig {
+    fn default() -> Self {
+        Self {
+            variant: TrunkVariant::Authors,
+            n_blocks: 6,
+            output_nc: 3,
+        }
+    }
+}
+
+/// FFE trunk (`ffe.*`, MobileFaceNet names) -> ResNet blocks and decoder (`model.<i>.*`, indices
+/// as in the authors' `MBFResnetGenerator` after its trunk).
+#[derive(Debug, Clone)]
+pub struct FfeGenerator {
+    trunk: FfeTrunk,
+    head: Sequential,
+}
+
+impl FfeGenerator {
+    /// Builds the generator (fresh weights from a `VarMap`-backed `vb`; load the trunk's
+    /// pretrained values with [`FfeTrunk::load_pretrained_with_prefix`] on `<prefix>.ffe.`).
+    pub fn new(cfg: FfeGeneratorConfig, vb: VarBuilder) -> Result<Self> {
+        let trunk = FfeTrunk::new(cfg.variant, vb.pp("ffe"))?;
+        let vb = vb.pp("model");
+        let channels = cfg.variant.out_channels();
+        let mut layers = Vec::new();
+        if cfg.variant == TrunkVariant::PaperText {
+            // The paper-text trunk is at stride 8: one more upsampling brings it to stride 4.
+            let up = visnir_nn::ConvTransposeSpec {
+                stride: 2,
+                padding: 1,
+                output_padding: 1,
+            };
+            layers.push(crate::layers::conv_transpose(
+                channels,
+                256,
+                3,
+                up,
+                vb.pp("0"),
+            )?);
+            layers.push(Layer::InstanceNorm);
+            layers.push(Layer::Relu);
+        }
+        for _ in 0..cfg.n_blocks {
+            let index = layers.len();
+            layers.push(resnet_block(256, vb.pp(index.to_string()))?);
+        }
+        decoder(&mut layers, 64, cfg.output_nc, &vb)?;
+        Ok(Self {
+            trunk,
+            head: Sequential { layers },
+        })
+    }
+}
+
+impl Module for FfeGenerator {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        self.head.forward(&self.trunk.forward(x)?)
+    }
+}
+
+/// Either generator.
+#[derive(Debug, Clone)]
+pub enum Generator {
+    /// CycleGAN's ResNet generator.
+    Resnet(ResnetGenerator),
+    /// The FFE generator.
+    Ffe(Box<FfeGenerator>),
+}
+
+impl Generator {
+    /// Builds the configured generator under `vb`.
+    pub fn new(cfg: GeneratorConfig, vb: VarBuilder) -> Result<Self> {
+        Ok(match cfg {
+            GeneratorConfig::Resnet(c) => Self::Resnet(ResnetGenerator::new(c, vb)?),
+            GeneratorConfig::Ffe(c) => Self::Ffe(Box::new(FfeGenerator::new(c, vb)?)),
+        })
+    }
+}
+
+impl Module for Generator {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        match self {
+            Self::Resnet(g) => g.forward(x),
+            Self::Ffe(g) => g.forward(x),
+        }
+    }
+}
