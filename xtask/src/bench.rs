@@ -25,6 +25,8 @@ enum Part {
     Alignment,
     /// MobileFaceNet forward on 64 aligned faces.
     Ffe,
+    /// ResNet generator forward, CycleGAN and FFE-CycleGAN training steps.
+    Gan,
 }
 
 /// Runs the benchmark of one part.
@@ -34,6 +36,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         Part::Metrics => metrics(args.repeats),
         Part::Alignment => alignment(args.repeats),
         Part::Ffe => ffe(args.repeats),
+        Part::Gan => gan(args.repeats),
     }
 }
 
@@ -149,6 +152,62 @@ fn ffe(repeats: usize) -> anyhow::Result<()> {
             &format!("FFE trunk ({variant:?}) forward + backward, 1 x 256 x 256"),
             time,
             "",
+        );
+    }
+    Ok(())
+}
+
+fn gan(repeats: usize) -> anyhow::Result<()> {
+    use candle_core::{DType, Device, Module, Tensor};
+    use visnir_gan::*;
+    let device = Device::Cpu;
+    let varmap = candle_nn::VarMap::new();
+    let vb = candle_nn::VarBuilder::from_varmap(&varmap, DType::F32, &device);
+    let g = ResnetGenerator::new(ResnetGeneratorConfig::default(), vb)?;
+    for (size, reference) in [(128, "116 ms"), (256, "459 ms")] {
+        let x = Tensor::randn(0f32, 0.5, (1, 3, size, size), &device)?;
+        let time = median_time(repeats, || g.forward(&x));
+        report(
+            &format!("ResnetGenerator forward 1 x 3 x {size}^2"),
+            time,
+            &format!("PyTorch 2.15: {reference}"),
+        );
+    }
+    let discriminator = DiscriminatorConfig::default();
+    let configs = [
+        (
+            "CycleGAN",
+            GeneratorConfig::Resnet(ResnetGeneratorConfig::default()),
+            128,
+            "PyTorch 2.15: 1570 ms",
+        ),
+        (
+            "FFE-CycleGAN",
+            GeneratorConfig::Ffe(FfeGeneratorConfig::default()),
+            128,
+            "",
+        ),
+    ];
+    for (name, generator, size, reference) in configs {
+        let mut model = CycleGan::new(
+            CycleGanConfig {
+                generator,
+                discriminator,
+            },
+            AdamConfig::default(),
+            &device,
+        )?;
+        let a = Tensor::randn(0f32, 0.5, (1, 3, size, size), &device)?;
+        let b = Tensor::randn(0f32, 0.5, (1, 3, size, size), &device)?;
+        let weights = LossPreset::FfeOfficial.weights();
+        let (mut pool_a, mut pool_b) = (ImagePool::new(50, 0), ImagePool::new(50, 1));
+        let time = median_time(repeats.min(5), || {
+            model.train_step(&a, &b, weights, (&mut pool_b, &mut pool_a))
+        });
+        report(
+            &format!("{name} training step, batch 1, {size}^2"),
+            time,
+            reference,
         );
     }
     Ok(())

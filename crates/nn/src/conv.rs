@@ -230,12 +230,7 @@ impl CustomOp3 for Conv2dOp {
         let tiles = p.div_ceil(tile);
         let mut out = vec![0f32; n * cout * p];
         let shared = SharedOut(out.as_mut_ptr(), out.len());
-        let lhs = MatRef {
-            data: weight,
-            rows: cout,
-            cols: k,
-            row_stride: k,
-        };
+        let lhs = MatRef::rows(weight, cout, k, k);
         (0..n * tiles)
             .into_par_iter()
             .for_each_init(Vec::new, |cols, job| {
@@ -250,24 +245,14 @@ impl CustomOp3 for Conv2dOp {
                         .fill(b);
                 }
                 let rhs = if direct {
-                    MatRef {
-                        data: &input[p0..],
-                        rows: k,
-                        cols: width,
-                        row_stride: h * w,
-                    }
+                    MatRef::rows(&input[p0..], k, width, h * w)
                 } else {
                     cols.resize(k * width, 0.0);
                     im2col(input, (cin, h, w), (kh, kw), spec, ow, p0, p1, cols);
-                    MatRef {
-                        data: cols,
-                        rows: k,
-                        cols: width,
-                        row_stride: width,
-                    }
+                    MatRef::rows(cols, k, width, width)
                 };
                 // SAFETY: as above, this task's rows x columns p0..p1 are disjoint from every other task's.
-                unsafe { sgemm_raw(shared.at(base), p, lhs, rhs, true) };
+                unsafe { sgemm_raw(shared.at(base), p, lhs, rhs, true, false) };
             });
         Ok((CpuStorage::F32(out), Shape::from((n, cout, oh, ow))))
     }

@@ -15,38 +15,44 @@ fn contiguous<'a>(storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]>
     }
 }
 
-/// Adds column gradients (`K` x `P`, K ordered as (c, ky, kx)) back into the input planes.
+/// Adds the column gradients of output positions `p0..p0 + width` (`cols` is `K` x `width`, K
+/// ordered as (c, ky, kx)) back into input plane `c`.
 #[allow(clippy::too_many_arguments)]
 fn col2im_channel(
     cols: &[f32],
+    width: usize,
+    p0: usize,
     c: usize,
     (h, w): (usize, usize),
     (kh, kw): (usize, usize),
     spec: ConvSpec,
-    (oh, ow): (usize, usize),
+    ow: usize,
     out: &mut [f32],
 ) {
-    let p = oh * ow;
     let pad = spec.pad_before as isize;
     for ky in 0..kh {
         for kx in 0..kw {
-            let row = &cols[((c * kh + ky) * kw + kx) * p..][..p];
-            for oy in 0..oh {
+            let row = &cols[((c * kh + ky) * kw + kx) * width..][..width];
+            for (j, &g) in row.iter().enumerate() {
+                let (oy, ox) = ((p0 + j) / ow, (p0 + j) % ow);
                 let Some(iy) = source((oy * spec.stride + ky) as isize - pad, h, spec.mode) else {
                     continue;
                 };
-                let line = &mut out[iy * w..(iy + 1) * w];
-                for ox in 0..ow {
-                    if let Some(ix) = source((ox * spec.stride + kx) as isize - pad, w, spec.mode) {
-                        line[ix] += row[oy * ow + ox];
-                    }
+                if let Some(ix) = source((ox * spec.stride + kx) as isize - pad, w, spec.mode) {
+                    out[iy * w + ix] += g;
                 }
             }
         }
     }
 }
 
-/// Gradient of a full convolution with respect to its input: `(grad, weight) -> dx`.
+/// Output positions per gemm tile so that a `k` x tile buffer stays near 4 MiB.
+fn tile_width(k: usize, p: usize) -> usize {
+    ((1 << 20) / k.max(1)).clamp(64, 16384).min(p.max(1))
+}
+
+/// Gradient of a full convolution with respect to its input: `(grad, weight) -> dx`. Also the
+/// forward pass of the transposed convolution.
 pub(crate) struct ConvInputGrad {
     pub spec: ConvSpec,
     pub input_hw: (usize, usize),
@@ -76,36 +82,26 @@ impl CustomOp2 for ConvInputGrad {
         }
         let (grad, weight) = (contiguous(gs, gl)?, contiguous(ws, wl)?);
         let (k, p) = (cin * kh * kw, oh * ow);
-        // W^T as a K x Cout view of the Cout x K weight: element (r, c) at c * K + r.
-        let mut wt = vec![0f32; k * cout];
-        for (co, row) in weight.chunks_exact(k).enumerate() {
-            for (r, &v) in row.iter().enumerate() {
-                wt[r * cout + co] = v;
+        let tile = tile_width(k, p);
+        let mut out = vec![0f32; n * cin * h * w];
+        let mut cols = vec![0f32; k * tile];
+        for (item, dx) in out.chunks_exact_mut(cin * h * w).enumerate() {
+            let g = &grad[item * cout * p..(item + 1) * cout * p];
+            for p0 in (0..p).step_by(tile) {
+                let width = tile.min(p - p0);
+                // cols = W^T (K x Cout) * grad[:, p0..p0 + width]
+                let lhs = MatRef::transposed(weight, k, cout, k);
+                let rhs = MatRef::rows(&g[p0..], cout, width, p);
+                // SAFETY: `cols` holds at least K x width values and is owned here.
+                unsafe { sgemm_raw(cols.as_mut_ptr(), width, lhs, rhs, false, true) };
+                let cols = &cols[..k * width];
+                dx.par_chunks_exact_mut(h * w)
+                    .enumerate()
+                    .for_each(|(c, plane)| {
+                        col2im_channel(cols, width, p0, c, (h, w), (kh, kw), self.spec, ow, plane);
+                    });
             }
         }
-        let mut out = vec![0f32; n * cin * h * w];
-        out.par_chunks_mut(cin * h * w)
-            .zip(grad.par_chunks_exact(cout * p))
-            .for_each(|(dx, g)| {
-                let mut cols = vec![0f32; k * p];
-                let lhs = MatRef {
-                    data: &wt,
-                    rows: k,
-                    cols: cout,
-                    row_stride: cout,
-                };
-                let rhs = MatRef {
-                    data: g,
-                    rows: cout,
-                    cols: p,
-                    row_stride: p,
-                };
-                // SAFETY: `cols` is a local buffer of exactly K x P.
-                unsafe { sgemm_raw(cols.as_mut_ptr(), p, lhs, rhs, false) };
-                for (c, plane) in dx.chunks_exact_mut(h * w).enumerate() {
-                    col2im_channel(&cols, c, (h, w), (kh, kw), self.spec, (oh, ow), plane);
-                }
-            });
         Ok((CpuStorage::F32(out), Shape::from((n, cin, h, w))))
     }
 }
@@ -133,8 +129,13 @@ impl CustomOp2 for ConvWeightGrad {
         let (kh, kw) = self.kernel;
         let (x, grad) = (contiguous(xs, xl)?, contiguous(gs, gl)?);
         let (k, p) = (cin * kh * kw, oh * ow);
-        let tile = (65536 / k.max(1)).clamp(32, 4096).min(p.max(1));
+        let tile = tile_width(k, p).min(4096);
         let tiles = p.div_ceil(tile);
+        let direct = kh == 1
+            && kw == 1
+            && self.spec.stride == 1
+            && self.spec.pad_before == 0
+            && self.spec.pad_after == 0;
         let partial = (0..n * tiles)
             .into_par_iter()
             .fold(
@@ -143,40 +144,27 @@ impl CustomOp2 for ConvWeightGrad {
                     let (item, t) = (job / tiles, job % tiles);
                     let (p0, p1) = (t * tile, ((t + 1) * tile).min(p));
                     let width = p1 - p0;
-                    cols.resize(k * width, 0.0);
                     let input = &x[item * cin * h * w..(item + 1) * cin * h * w];
-                    im2col(
-                        input,
-                        (cin, h, w),
-                        (kh, kw),
-                        self.spec,
-                        ow,
-                        p0,
-                        p1,
-                        &mut cols,
-                    );
-                    // cols^T as a width x K view: element (q, r) at r * width + q, i.e. column-major.
-                    let g = &grad[item * cout * p + p0..];
-                    let lhs = MatRef {
-                        data: g,
-                        rows: cout,
-                        cols: width,
-                        row_stride: p,
+                    // dW += grad[:, p0..p1] (Cout x width) * cols^T (width x K)
+                    let rhs = if direct {
+                        MatRef::transposed(&input[p0..], width, k, h * w)
+                    } else {
+                        cols.resize(k * width, 0.0);
+                        im2col(
+                            input,
+                            (cin, h, w),
+                            (kh, kw),
+                            self.spec,
+                            ow,
+                            p0,
+                            p1,
+                            &mut cols,
+                        );
+                        MatRef::transposed(&cols, width, k, width)
                     };
-                    let mut colst = vec![0f32; width * k];
-                    for r in 0..k {
-                        for q in 0..width {
-                            colst[q * k + r] = cols[r * width + q];
-                        }
-                    }
-                    let rhs = MatRef {
-                        data: &colst,
-                        rows: width,
-                        cols: k,
-                        row_stride: k,
-                    };
+                    let lhs = MatRef::rows(&grad[item * cout * p + p0..], cout, width, p);
                     // SAFETY: `acc` is this fold's own Cout x K buffer.
-                    unsafe { sgemm_raw(acc.as_mut_ptr(), k, lhs, rhs, true) };
+                    unsafe { sgemm_raw(acc.as_mut_ptr(), k, lhs, rhs, true, false) };
                     (acc, cols)
                 },
             )

@@ -149,6 +149,12 @@ fn conv2d_gradients() {
             (3, 2, 4, 4),
             ConvSpec::symmetric(2, 1, PadMode::Zeros),
         ),
+        (
+            "wide input, several gemm tiles",
+            (1, 300, 20, 20),
+            (2, 300, 3, 3),
+            ConvSpec::symmetric(1, 1, PadMode::Reflect),
+        ),
     ];
     for (i, (name, xs, ws, spec)) in specs.into_iter().enumerate() {
         let x = random(&[xs.0, xs.1, xs.2, xs.3], 10 + i as u64);
