@@ -195,6 +195,7 @@ fn gan(repeats: usize) -> anyhow::Result<()> {
                 discriminator,
             },
             AdamConfig::default(),
+            0,
             &device,
         )?;
         let a = Tensor::randn(0f32, 0.5, (1, 3, size, size), &device)?;

@@ -96,16 +96,49 @@ fn vars_with_prefix(varmap: &VarMap, prefixes: &[&str]) -> Result<Vec<candle_cor
     Ok(names.into_iter().map(|n| data[n].clone()).collect())
 }
 
+/// Redraws every convolution weight from a seeded N(0, 0.02), in name order, so that a run is
+/// reproducible (candle's CPU generator cannot be seeded).
+fn reseed_weights(varmap: &VarMap, seed: u64) -> Result<()> {
+    use rand::SeedableRng;
+    use rand_distr::Distribution;
+    let data = varmap
+        .data()
+        .lock()
+        .map_err(|_| candle_core::Error::Msg("poisoned var map".into()))?;
+    let mut names: Vec<&String> = data
+        .keys()
+        .filter(|k| k.ends_with("weight") && data[*k].rank() >= 2)
+        .collect();
+    names.sort();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let normal =
+        rand_distr::Normal::new(0f32, 0.02).map_err(|e| candle_core::Error::Msg(e.to_string()))?;
+    for name in names {
+        let var = &data[name];
+        let values: Vec<f32> = (0..var.elem_count())
+            .map(|_| normal.sample(&mut rng))
+            .collect();
+        var.set(&Tensor::from_vec(values, var.dims(), var.device())?)?;
+    }
+    Ok(())
+}
+
 impl CycleGan {
-    /// Builds the networks with fresh weights (N(0, 0.02); FFE trunks from the pretrained
-    /// embedder) on `device`.
-    pub fn new(config: CycleGanConfig, adam: AdamConfig, device: &Device) -> Result<Self> {
+    /// Builds the networks with fresh weights drawn from `seed` (convolution weights N(0, 0.02),
+    /// biases 0; FFE trunks from the pretrained embedder) on `device`.
+    pub fn new(
+        config: CycleGanConfig,
+        adam: AdamConfig,
+        seed: u64,
+        device: &Device,
+    ) -> Result<Self> {
         let varmap = VarMap::new();
         let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
         let g_a = Generator::new(config.generator, vb.pp("G_A"))?;
         let g_b = Generator::new(config.generator, vb.pp("G_B"))?;
         let d_a = NLayerDiscriminator::new(config.discriminator, vb.pp("D_A"))?;
         let d_b = NLayerDiscriminator::new(config.discriminator, vb.pp("D_B"))?;
+        reseed_weights(&varmap, seed)?;
         if config.generator.uses_ffe() {
             for prefix in ["G_A.ffe.", "G_B.ffe."] {
                 visnir_ffe::FfeTrunk::load_pretrained_with_prefix(&varmap, prefix)?;

@@ -18,6 +18,7 @@
 //! ```
 
 mod adam;
+mod checkpoint;
 mod cyclegan;
 mod discriminator;
 mod generator;
@@ -25,8 +26,10 @@ mod image_pool;
 mod layers;
 mod losses;
 mod resnet_generator;
+mod trainer;
 
 pub use adam::{linear_decay_lr, Adam, AdamConfig};
+pub use checkpoint::{load_checkpoint, save_checkpoint, CheckpointError, Progress};
 pub use cyclegan::{CycleGan, CycleGanConfig, StepLosses};
 pub use discriminator::{DiscriminatorConfig, NLayerDiscriminator};
 pub use generator::{FfeGenerator, FfeGeneratorConfig, Generator, GeneratorConfig};
@@ -35,3 +38,6 @@ pub use losses::{
     cycle_loss, identity_loss, l1_loss, lsgan_loss, pixel_consistency_loss, LossPreset, LossWeights,
 };
 pub use resnet_generator::{ResnetGenerator, ResnetGeneratorConfig};
+pub use trainer::{
+    augment, checkpoint_path, to_image, to_tensor, TrainConfig, TrainError, Trainer,
+};

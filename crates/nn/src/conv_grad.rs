@@ -136,11 +136,16 @@ impl CustomOp2 for ConvWeightGrad {
             && self.spec.stride == 1
             && self.spec.pad_before == 0
             && self.spec.pad_after == 0;
-        let partial = (0..n * tiles)
+        // A fixed number of contiguous job groups, each summed in order and then added in
+        // group order: the result does not depend on how rayon schedules the work.
+        let jobs = n * tiles;
+        let groups = jobs.min(8);
+        let partials: Vec<Vec<f32>> = (0..groups)
             .into_par_iter()
-            .fold(
-                || (vec![0f32; cout * k], Vec::new()),
-                |(mut acc, mut cols), job| {
+            .map(|group| {
+                let mut acc = vec![0f32; cout * k];
+                let mut cols = Vec::new();
+                for job in (group * jobs / groups)..((group + 1) * jobs / groups) {
                     let (item, t) = (job / tiles, job % tiles);
                     let (p0, p1) = (t * tile, ((t + 1) * tile).min(p));
                     let width = p1 - p0;
@@ -163,19 +168,16 @@ impl CustomOp2 for ConvWeightGrad {
                         MatRef::transposed(&cols, width, k, width)
                     };
                     let lhs = MatRef::rows(&grad[item * cout * p + p0..], cout, width, p);
-                    // SAFETY: `acc` is this fold's own Cout x K buffer.
+                    // SAFETY: `acc` is this group's own Cout x K buffer.
                     unsafe { sgemm_raw(acc.as_mut_ptr(), k, lhs, rhs, true, false) };
-                    (acc, cols)
-                },
-            )
-            .map(|(acc, _)| acc)
-            .reduce(
-                || vec![0f32; cout * k],
-                |mut a, b| {
-                    a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
-                    a
-                },
-            );
+                }
+                acc
+            })
+            .collect();
+        let mut partial = vec![0f32; cout * k];
+        for group in partials {
+            partial.iter_mut().zip(group).for_each(|(x, y)| *x += y);
+        }
         Ok((CpuStorage::F32(partial), Shape::from((cout, cin, kh, kw))))
     }
 }

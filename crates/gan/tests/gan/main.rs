@@ -2,6 +2,7 @@
 
 mod network_parity;
 mod training_parity;
+mod training_runs;
 
 use std::path::PathBuf;
 

@@ -26,7 +26,7 @@ fn tiny_gan(device: &Device) -> (CycleGan, std::collections::HashMap<String, Ten
             ..Default::default()
         },
     };
-    let gan = CycleGan::new(config, AdamConfig::default(), device).unwrap();
+    let gan = CycleGan::new(config, AdamConfig::default(), 0, device).unwrap();
     let init =
         candle_core::safetensors::load(fixture("parity/train_tiny_init.safetensors"), device)
             .unwrap();

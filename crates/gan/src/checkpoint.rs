@@ -1,0 +1,213 @@
+//! Training checkpoints: every variable, both optimisers' moments and step counts, the image
+//! pools with their random generators, and the position in the schedule, in one safetensors
+//! file written atomically (temporary file + rename).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use candle_core::{Device, Tensor};
+use rand_chacha::ChaCha8Rng;
+use serde_json::json;
+
+use crate::cyclegan::CycleGan;
+use crate::image_pool::ImagePool;
+
+/// Where training stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Progress {
+    /// Iterations completed since the start of training.
+    pub global_step: u64,
+    /// Epoch in progress (0-based).
+    pub epoch: usize,
+    /// Iterations completed within that epoch.
+    pub iteration: usize,
+}
+
+/// A failure to write or read a checkpoint.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    /// File system error.
+    #[error("checkpoint {path}: {message}")]
+    Io { path: String, message: String },
+    /// The file is not a checkpoint of this model.
+    #[error("checkpoint {path}: {message}")]
+    Format { path: String, message: String },
+    /// An error from candle.
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+}
+
+fn rng_json(rng: &ChaCha8Rng) -> serde_json::Value {
+    let seed: String = rng.get_seed().iter().map(|b| format!("{b:02x}")).collect();
+    json!({"seed": seed, "stream": rng.get_stream().to_string(), "word_pos": rng.get_word_pos().to_string()})
+}
+
+fn rng_from_json(v: &serde_json::Value) -> Option<ChaCha8Rng> {
+    use rand::SeedableRng;
+    let hex = v["seed"].as_str()?;
+    let mut seed = [0u8; 32];
+    for (i, byte) in seed.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    let mut rng = ChaCha8Rng::from_seed(seed);
+    rng.set_stream(v["stream"].as_str()?.parse().ok()?);
+    rng.set_word_pos(v["word_pos"].as_str()?.parse().ok()?);
+    Some(rng)
+}
+
+/// Writes a checkpoint atomically: a crash mid-write leaves the previous file intact.
+pub fn save_checkpoint(
+    path: &Path,
+    gan: &CycleGan,
+    pools: [&ImagePool; 2],
+    progress: Progress,
+) -> Result<(), CheckpointError> {
+    let io = |e: &dyn std::fmt::Display| CheckpointError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    };
+    let mut tensors: Vec<(String, Tensor)> = Vec::new();
+    {
+        let data = gan
+            .varmap()
+            .data()
+            .lock()
+            .map_err(|_| io(&"poisoned var map"))?;
+        for (name, var) in data.iter() {
+            tensors.push((format!("net.{name}"), var.as_tensor().clone()));
+        }
+    }
+    let (opt_g, opt_d) = gan.optimizers();
+    for (tag, opt) in [("G", opt_g), ("D", opt_d)] {
+        let (_, first, second) = opt.state();
+        for (i, (m, v)) in first.iter().zip(second).enumerate() {
+            tensors.push((format!("opt.{tag}.m.{i:05}"), m.clone()));
+            tensors.push((format!("opt.{tag}.v.{i:05}"), v.clone()));
+        }
+    }
+    for (tag, pool) in ["A", "B"].iter().zip(pools) {
+        for (i, image) in pool.images().iter().enumerate() {
+            tensors.push((format!("pool.{tag}.{i:03}"), image.clone()));
+        }
+    }
+    let meta = json!({
+        "format": "visnir-cyclegan-checkpoint-1",
+        "global_step": progress.global_step,
+        "epoch": progress.epoch,
+        "iteration": progress.iteration,
+        "opt_g_steps": opt_g.steps(),
+        "opt_d_steps": opt_d.steps(),
+        "opt_g_lr": opt_g.lr(),
+        "opt_d_lr": opt_d.lr(),
+        "pool_a_rng": rng_json(pools[0].rng()),
+        "pool_b_rng": rng_json(pools[1].rng()),
+    });
+    let metadata = HashMap::from([("visnir".to_string(), meta.to_string())]);
+    let cpu: Vec<(String, Tensor)> = tensors
+        .into_iter()
+        .map(|(n, t)| Ok((n, t.to_device(&Device::Cpu)?)))
+        .collect::<candle_core::Result<_>>()?;
+    let bytes = safetensors::serialize(cpu.iter().map(|(n, t)| (n.as_str(), t)), Some(metadata))
+        .map_err(|e| io(&e))?;
+    let tmp = path.with_extension("safetensors.tmp");
+    std::fs::write(&tmp, bytes).map_err(|e| io(&e))?;
+    std::fs::rename(&tmp, path).map_err(|e| io(&e))
+}
+
+/// Restores a checkpoint into `gan` and `pools`; returns where training stood.
+pub fn load_checkpoint(
+    path: &Path,
+    gan: &mut CycleGan,
+    pools: [&mut ImagePool; 2],
+) -> Result<Progress, CheckpointError> {
+    let format = |message: String| CheckpointError::Format {
+        path: path.display().to_string(),
+        message,
+    };
+    let bytes = std::fs::read(path).map_err(|e| CheckpointError::Io {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let (_, header) =
+        safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| format(e.to_string()))?;
+    let meta: serde_json::Value = header
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get("visnir"))
+        .and_then(|m| serde_json::from_str(m).ok())
+        .ok_or_else(|| format("no visnir training metadata (not a training checkpoint)".into()))?;
+    if meta["format"] != "visnir-cyclegan-checkpoint-1" {
+        return Err(format(format!("unknown format {}", meta["format"])));
+    }
+    let device = gan
+        .varmap()
+        .all_vars()
+        .first()
+        .map(|v| v.device().clone())
+        .unwrap_or(Device::Cpu);
+    let tensors = candle_core::safetensors::load_buffer(&bytes, &device)?;
+    {
+        let data = gan
+            .varmap()
+            .data()
+            .lock()
+            .map_err(|_| format("poisoned var map".into()))?;
+        for (name, var) in data.iter() {
+            let saved = tensors
+                .get(&format!("net.{name}"))
+                .ok_or_else(|| format(format!("missing {name}")))?;
+            if saved.dims() != var.dims() {
+                return Err(format(format!(
+                    "{name} has shape {:?}, the model {:?}",
+                    saved.dims(),
+                    var.dims()
+                )));
+            }
+            var.set(saved)?;
+        }
+    }
+    let moments = |tag: &str, kind: &str, n: usize| -> Result<Vec<Tensor>, CheckpointError> {
+        (0..n)
+            .map(|i| {
+                tensors
+                    .get(&format!("opt.{tag}.{kind}.{i:05}"))
+                    .cloned()
+                    .ok_or_else(|| format(format!("missing optimizer state {tag}.{kind}.{i}")))
+            })
+            .collect()
+    };
+    let step_of = |key: &str| {
+        meta[key]
+            .as_u64()
+            .ok_or_else(|| format(format!("missing {key}")))
+    };
+    let (opt_g, opt_d) = gan.optimizers_mut();
+    for (tag, opt, key, lr) in [
+        ("G", opt_g, "opt_g_steps", "opt_g_lr"),
+        ("D", opt_d, "opt_d_steps", "opt_d_lr"),
+    ] {
+        let n = opt.state().0.len();
+        opt.restore(moments(tag, "m", n)?, moments(tag, "v", n)?, step_of(key)?)?;
+        opt.set_lr(
+            meta[lr]
+                .as_f64()
+                .ok_or_else(|| format(format!("missing {lr}")))?,
+        );
+    }
+    for ((tag, key), pool) in [("A", "pool_a_rng"), ("B", "pool_b_rng")]
+        .into_iter()
+        .zip(pools)
+    {
+        let mut images = Vec::new();
+        while let Some(t) = tensors.get(&format!("pool.{tag}.{:03}", images.len())) {
+            images.push(t.clone());
+        }
+        let rng = rng_from_json(&meta[key]).ok_or_else(|| format(format!("bad {key}")))?;
+        pool.restore(images, rng);
+    }
+    Ok(Progress {
+        global_step: step_of("global_step")?,
+        epoch: step_of("epoch")? as usize,
+        iteration: step_of("iteration")? as usize,
+    })
+}

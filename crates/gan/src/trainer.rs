@@ -1,0 +1,317 @@
+//! The training loop: deterministic paired augmentation, linear learning-rate decay, periodic
+//! atomic checkpoints, a per-step loss log, resumption, and a clean stop on a non-finite loss.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use candle_core::{Device, Tensor};
+use image::{imageops, RgbImage};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::adam::{linear_decay_lr, AdamConfig};
+use crate::checkpoint::{load_checkpoint, save_checkpoint, CheckpointError, Progress};
+use crate::cyclegan::{CycleGan, CycleGanConfig, StepLosses};
+use crate::image_pool::ImagePool;
+use crate::losses::LossWeights;
+
+/// Everything that defines a training run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrainConfig {
+    /// The four networks.
+    pub model: CycleGanConfig,
+    /// Loss weights.
+    pub loss: LossWeights,
+    /// Optimiser settings (both optimisers).
+    pub adam: AdamConfig,
+    /// Epochs at the initial learning rate.
+    pub n_epochs: usize,
+    /// Epochs of linear decay to zero after them.
+    pub n_epochs_decay: usize,
+    /// Side images are resized to before cropping (CycleGAN: 286).
+    pub load_size: u32,
+    /// Side of the random crop fed to the networks (CycleGAN: 256).
+    pub crop_size: u32,
+    /// Size of each image pool (CycleGAN: 50).
+    pub pool_size: usize,
+    /// Seed of every random choice.
+    pub seed: u64,
+    /// Iterations between checkpoints (0: only at the end).
+    pub checkpoint_every: u64,
+    /// Pairs are aligned (same crop and flip on both images); otherwise B is drawn at random.
+    pub paired: bool,
+}
+
+/// A failure that stops training.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// A loss became NaN or infinite; the last checkpoint is left as it was.
+    #[error("training stopped at step {step}: {message}; the last good checkpoint is intact")]
+    NonFinite { step: u64, message: String },
+    /// No training pairs.
+    #[error("no training images")]
+    NoData,
+    /// A checkpoint could not be written or read.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    /// The loss log could not be written.
+    #[error("loss log {path}: {message}")]
+    Log { path: PathBuf, message: String },
+    /// An error from candle.
+    #[error(transparent)]
+    Candle(#[from] candle_core::Error),
+}
+
+/// A run in progress: model, pools, position, output directory.
+pub struct Trainer {
+    config: TrainConfig,
+    gan: CycleGan,
+    pools: [ImagePool; 2],
+    progress: Progress,
+    out_dir: PathBuf,
+    device: Device,
+}
+
+/// `checkpoint.safetensors` in the output directory.
+pub fn checkpoint_path(out_dir: &Path) -> PathBuf {
+    out_dir.join("checkpoint.safetensors")
+}
+
+impl Trainer {
+    /// A new run writing into `out_dir`, or the continuation of the run saved there.
+    pub fn new(
+        config: TrainConfig,
+        out_dir: &Path,
+        resume: bool,
+        device: &Device,
+    ) -> Result<Self, TrainError> {
+        let mut gan = CycleGan::new(config.model, config.adam, config.seed, device)?;
+        let mut pools = [
+            ImagePool::new(config.pool_size, config.seed ^ 0xa),
+            ImagePool::new(config.pool_size, config.seed ^ 0xb),
+        ];
+        let path = checkpoint_path(out_dir);
+        let progress = if resume && path.exists() {
+            let [a, b] = &mut pools;
+            let progress = load_checkpoint(&path, &mut gan, [a, b])?;
+            truncate_log(&out_dir.join("losses.jsonl"), progress.global_step)?;
+            progress
+        } else {
+            if !resume {
+                let _ = std::fs::remove_file(out_dir.join("losses.jsonl"));
+            }
+            Progress::default()
+        };
+        Ok(Self {
+            config,
+            gan,
+            pools,
+            progress,
+            out_dir: out_dir.to_path_buf(),
+            device: device.clone(),
+        })
+    }
+
+    /// The model being trained.
+    pub fn model(&self) -> &CycleGan {
+        &self.gan
+    }
+
+    /// Where training stands.
+    pub fn progress(&self) -> Progress {
+        self.progress
+    }
+
+    /// Total iterations of the run for `n_pairs` training pairs.
+    pub fn total_steps(&self, n_pairs: usize) -> u64 {
+        ((self.config.n_epochs + self.config.n_epochs_decay) * n_pairs) as u64
+    }
+
+    /// Trains on `pairs` (A, B) until the schedule ends or `stop_after` more iterations ran,
+    /// calling `on_step` after each iteration; checkpoints every `checkpoint_every` steps and
+    /// at the end of the schedule.
+    pub fn run(
+        &mut self,
+        pairs: &[(RgbImage, RgbImage)],
+        stop_after: Option<u64>,
+        mut on_step: impl FnMut(Progress, &StepLosses),
+    ) -> Result<Progress, TrainError> {
+        if pairs.is_empty() {
+            return Err(TrainError::NoData);
+        }
+        std::fs::create_dir_all(&self.out_dir).map_err(|e| TrainError::Log {
+            path: self.out_dir.clone(),
+            message: e.to_string(),
+        })?;
+        let epochs = self.config.n_epochs + self.config.n_epochs_decay;
+        let mut budget = stop_after.unwrap_or(u64::MAX);
+        while self.progress.epoch < epochs && budget > 0 {
+            let lr = linear_decay_lr(
+                self.config.adam.lr,
+                self.progress.epoch,
+                self.config.n_epochs,
+                self.config.n_epochs_decay,
+            );
+            let (opt_g, opt_d) = self.gan.optimizers_mut();
+            opt_g.set_lr(lr);
+            opt_d.set_lr(lr);
+            let order = epoch_order(self.config.seed, self.progress.epoch, pairs.len());
+            while self.progress.iteration < pairs.len() && budget > 0 {
+                let step = self.progress.global_step;
+                let mut rng = ChaCha8Rng::seed_from_u64(
+                    self.config.seed ^ step.wrapping_mul(0x9e37_79b9_7f4a_7c15),
+                );
+                let (a, _) = &pairs[order[self.progress.iteration]];
+                let b = if self.config.paired {
+                    &pairs[order[self.progress.iteration]].1
+                } else {
+                    &pairs[rng.random_range(0..pairs.len())].1
+                };
+                let (a, b) = augment(a, b, &self.config, &mut rng, &self.device)?;
+                let [pool_a, pool_b] = &mut self.pools;
+                let losses = self
+                    .gan
+                    .train_step(&a, &b, self.config.loss, (pool_b, pool_a))
+                    .map_err(|e| TrainError::NonFinite {
+                        step: step + 1,
+                        message: e.to_string(),
+                    })?;
+                self.progress.global_step += 1;
+                self.progress.iteration += 1;
+                budget -= 1;
+                self.log(&losses, lr)?;
+                on_step(self.progress, &losses);
+                if self.config.checkpoint_every > 0
+                    && self.progress.global_step % self.config.checkpoint_every == 0
+                {
+                    self.save()?;
+                }
+            }
+            if self.progress.iteration >= pairs.len() {
+                self.progress.epoch += 1;
+                self.progress.iteration = 0;
+            }
+        }
+        if self.progress.epoch >= epochs {
+            self.save()?;
+        }
+        Ok(self.progress)
+    }
+
+    /// Writes the checkpoint now.
+    pub fn save(&self) -> Result<(), TrainError> {
+        let [a, b] = &self.pools;
+        Ok(save_checkpoint(
+            &checkpoint_path(&self.out_dir),
+            &self.gan,
+            [a, b],
+            self.progress,
+        )?)
+    }
+
+    fn log(&self, losses: &StepLosses, lr: f64) -> Result<(), TrainError> {
+        let path = self.out_dir.join("losses.jsonl");
+        let line = serde_json::json!({
+            "step": self.progress.global_step, "epoch": self.progress.epoch, "lr": lr,
+            "G_A": losses.g_a, "G_B": losses.g_b, "cycle_A": losses.cycle_a, "cycle_B": losses.cycle_b,
+            "idt_A": losses.idt_a, "idt_B": losses.idt_b, "pix_A": losses.pix_a, "pix_B": losses.pix_b,
+            "G": losses.g, "D_A": losses.d_a, "D_B": losses.d_b,
+        });
+        let fail = |e: std::io::Error| TrainError::Log {
+            path: path.clone(),
+            message: e.to_string(),
+        };
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(fail)?;
+        writeln!(file, "{line}").map_err(fail)
+    }
+}
+
+/// Drops log lines of steps after `step` (they are redone after a resume).
+fn truncate_log(path: &Path, step: u64) -> Result<(), TrainError> {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return Ok(());
+    };
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .ok()
+                .and_then(|v| v["step"].as_u64())
+                .is_some_and(|s| s <= step)
+        })
+        .collect();
+    std::fs::write(
+        path,
+        kept.iter().map(|l| format!("{l}\n")).collect::<String>(),
+    )
+    .map_err(|e| TrainError::Log {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })
+}
+
+/// The visiting order of an epoch: a seeded shuffle.
+fn epoch_order(seed: u64, epoch: usize, n: usize) -> Vec<usize> {
+    let mut rng = ChaCha8Rng::seed_from_u64(
+        seed.wrapping_add(epoch as u64)
+            .wrapping_mul(0x2545_f491_4f6c_dd1d),
+    );
+    let mut order: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        order.swap(i, rng.random_range(0..=i));
+    }
+    order
+}
+
+/// CycleGAN's paired augmentation: resize to `load_size` (bicubic), the same random
+/// `crop_size` crop and horizontal flip on both images, then to `(1, 3, s, s)` in [-1, 1].
+pub fn augment(
+    a: &RgbImage,
+    b: &RgbImage,
+    config: &TrainConfig,
+    rng: &mut ChaCha8Rng,
+    device: &Device,
+) -> candle_core::Result<(Tensor, Tensor)> {
+    let (load, crop) = (config.load_size, config.crop_size.min(config.load_size));
+    let x = rng.random_range(0..=load - crop);
+    let y = rng.random_range(0..=load - crop);
+    let flip = rng.random::<f64>() < 0.5;
+    let prepare = |image: &RgbImage| {
+        let resized = imageops::resize(image, load, load, imageops::FilterType::CatmullRom);
+        let mut cropped = imageops::crop_imm(&resized, x, y, crop, crop).to_image();
+        if flip {
+            imageops::flip_horizontal_in_place(&mut cropped);
+        }
+        to_tensor(&cropped, device)
+    };
+    Ok((prepare(a)?, prepare(b)?))
+}
+
+/// An RGB image as a `(1, 3, H, W)` tensor in [-1, 1].
+pub fn to_tensor(image: &RgbImage, device: &Device) -> candle_core::Result<Tensor> {
+    let (w, h) = (image.width() as usize, image.height() as usize);
+    let mut data = vec![0f32; 3 * w * h];
+    for (i, p) in image.pixels().enumerate() {
+        for c in 0..3 {
+            data[c * w * h + i] = p.0[c] as f32 / 127.5 - 1.0;
+        }
+    }
+    Tensor::from_vec(data, (1, 3, h, w), device)
+}
+
+/// A `(1, 3, H, W)` tensor in [-1, 1] as an RGB image (rounded, clamped).
+pub fn to_image(tensor: &Tensor) -> candle_core::Result<RgbImage> {
+    let (_, c, h, w) = tensor.dims4()?;
+    let data: Vec<f32> = tensor.flatten_all()?.to_vec1()?;
+    Ok(RgbImage::from_fn(w as u32, h as u32, |x, y| {
+        let i = y as usize * w + x as usize;
+        image::Rgb(std::array::from_fn(|k| {
+            let v = data[(k.min(c - 1)) * w * h + i];
+            ((v + 1.0) * 127.5).round().clamp(0.0, 255.0) as u8
+        }))
+    }))
+}
