@@ -2,6 +2,7 @@
 
 mod detect;
 mod embed;
+mod gan;
 mod metrics;
 
 use std::path::{Path, PathBuf};

@@ -28,6 +28,10 @@ enum Command {
     Align(commands::detect::AlignArgs),
     /// 192-d MobileFaceNet face embeddings of aligned 112 x 112 crops (or photos with --align).
     Embed(commands::embed::EmbedArgs),
+    /// Translate aligned face crops with a trained generator (VIS -> NIR by default).
+    Translate(commands::gan::TranslateArgs),
+    /// Train a CycleGAN / FFE-CycleGAN on a directory of A/ and B/ images.
+    Train(commands::gan::TrainArgs),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +49,8 @@ fn main() -> ExitCode {
         Command::Detect(args) => commands::detect::run_detect(args),
         Command::Align(args) => commands::detect::run_align(args),
         Command::Embed(args) => commands::embed::run(args),
+        Command::Translate(args) => commands::gan::run_translate(args),
+        Command::Train(args) => commands::gan::run_train(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -24,6 +24,7 @@ mod discriminator;
 mod generator;
 mod image_pool;
 mod layers;
+mod loading;
 mod losses;
 mod resnet_generator;
 mod trainer;
@@ -34,6 +35,7 @@ pub use cyclegan::{CycleGan, CycleGanConfig, StepLosses};
 pub use discriminator::{DiscriminatorConfig, NLayerDiscriminator};
 pub use generator::{FfeGenerator, FfeGeneratorConfig, Generator, GeneratorConfig};
 pub use image_pool::ImagePool;
+pub use loading::{infer_resnet_config, load_generator, Direction, LoadError};
 pub use losses::{
     cycle_loss, identity_loss, l1_loss, lsgan_loss, pixel_consistency_loss, LossPreset, LossWeights,
 };

@@ -2,5 +2,6 @@
 
 pub mod detect;
 pub mod embed;
+pub mod gan;
 pub mod images;
 pub mod metrics;

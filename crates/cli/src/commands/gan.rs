@@ -1,0 +1,328 @@
+//! `visnir translate` and `visnir train`: run and train VIS -> NIR generators.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use candle_core::Module;
+use clap::{Args, ValueEnum};
+use image::RgbImage;
+use indicatif::{ProgressBar, ProgressStyle};
+use visnir_alignment::{align, load_rgb, Template};
+use visnir_gan::{
+    load_generator, to_image, to_tensor, AdamConfig, CycleGanConfig, Direction,
+    DiscriminatorConfig, FfeGeneratorConfig, GeneratorConfig, LossPreset, ResnetGeneratorConfig,
+    TrainConfig, Trainer,
+};
+
+use crate::commands::detect::{finish, DetectorArgs};
+use crate::exit::{CliError, InputContext};
+
+/// Generator architecture.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Arch {
+    /// CycleGAN's ResNet generator (size inferred from the checkpoint).
+    Resnet,
+    /// FFE-CycleGAN's generator (MobileFaceNet trunk, the authors' variant).
+    Ffe,
+}
+
+/// Which generator of a two-generator checkpoint.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DirectionArg {
+    /// G_A: A -> B (VIS -> NIR).
+    A2b,
+    /// G_B: B -> A (NIR -> VIS).
+    B2a,
+}
+
+/// Arguments of `visnir translate`.
+#[derive(Debug, Args)]
+pub struct TranslateArgs {
+    /// A visnir training checkpoint, a safetensors generator, or an official PyTorch CycleGAN
+    /// generator (`latest_net_G_A.pth`).
+    #[arg(long)]
+    checkpoint: PathBuf,
+    /// Generator architecture.
+    #[arg(long, value_enum, default_value = "resnet")]
+    arch: Arch,
+    /// Which generator of a training checkpoint to run.
+    #[arg(long, value_enum, default_value = "a2b")]
+    direction: DirectionArg,
+    /// Aligned square face crops (256 x 256), or photos with --align.
+    #[arg(required = true)]
+    images: Vec<PathBuf>,
+    /// Output directory; results are written as `<stem>.png`.
+    #[arg(long)]
+    out: PathBuf,
+    /// Detect and align the largest face of each photo to the 256 template first.
+    #[arg(long)]
+    align: bool,
+    #[command(flatten)]
+    detector: DetectorArgs,
+}
+
+/// Runs `visnir translate`.
+pub fn run_translate(args: TranslateArgs) -> Result<(), CliError> {
+    let device = args.detector.device()?;
+    let direction = match args.direction {
+        DirectionArg::A2b => Direction::AToB,
+        DirectionArg::B2a => Direction::BToA,
+    };
+    let ffe = (args.arch == Arch::Ffe).then(FfeGeneratorConfig::default);
+    let generator = load_generator(&args.checkpoint, direction, ffe, &device).input()?;
+    let detector = if args.align {
+        Some(args.detector.detector()?)
+    } else {
+        None
+    };
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let bar = ProgressBar::new(args.images.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("translating [{bar:30}] {pos}/{len}, ETA {eta}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let mut failures = 0;
+    for path in &args.images {
+        let result = translate_one(path, &generator, detector.as_ref(), &args.out, &device);
+        if let Err(message) = result {
+            bar.suspend(|| eprintln!("error: {}: {message}", path.display()));
+            failures += 1;
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    finish(
+        args.images.len(),
+        args.images.len() - failures,
+        "translations",
+        failures,
+    )
+}
+
+fn translate_one(
+    path: &Path,
+    generator: &visnir_gan::Generator,
+    detector: Option<&visnir_alignment::Mtcnn>,
+    out: &Path,
+    device: &candle_core::Device,
+) -> Result<(), String> {
+    let image = load_rgb(path).map_err(|e| e.to_string())?;
+    let crop = match detector {
+        Some(mtcnn) => {
+            let faces = mtcnn.detect(&image).map_err(|e| e.to_string())?;
+            let face = faces.first().ok_or("no face found")?;
+            align(&image, &face.landmarks, &Template::arcface(256)).map_err(|e| e.to_string())?
+        }
+        None if image.width() != image.height() || image.width() % 4 != 0 => {
+            return Err(format!(
+                "is {} x {}; translate takes square aligned crops (256 x 256) whose side is a multiple of 4: \
+                 pass --align, or make crops with `visnir align --size 256`",
+                image.width(),
+                image.height()
+            ))
+        }
+        None => image,
+    };
+    let x = to_tensor(&crop, device).map_err(|e| e.to_string())?;
+    let y = generator.forward(&x).map_err(|e| e.to_string())?;
+    let stem = path
+        .file_stem()
+        .map_or_else(|| "image".into(), |s| s.to_string_lossy().into_owned());
+    let target = out.join(format!("{stem}.png"));
+    to_image(&y)
+        .map_err(|e| e.to_string())?
+        .save(&target)
+        .map_err(|e| format!("writing {}: {e}", target.display()))
+}
+
+/// Loss preset names.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PresetArg {
+    /// CycleGAN: cycle 10, identity 0.5.
+    Basic,
+    /// CycleGAN + pixel consistency (lambda 1, gamma 10).
+    BasicLpc,
+    /// FFE + pixel consistency (lambda 1, gamma 10).
+    FfeLpc,
+    /// The authors' code: cycle 10, identity 0.5, pixel 10.
+    FfeOfficial,
+}
+
+/// Arguments of `visnir train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Directory with `A/` (e.g. VIS) and `B/` (e.g. NIR) images; pairs share a file stem.
+    #[arg(long)]
+    data: PathBuf,
+    /// Output directory: `checkpoint.safetensors`, `losses.jsonl`.
+    #[arg(long)]
+    out: PathBuf,
+    /// Generator architecture.
+    #[arg(long, value_enum, default_value = "resnet")]
+    arch: Arch,
+    /// Loss weights.
+    #[arg(long, value_enum, default_value = "basic")]
+    preset: PresetArg,
+    /// Epochs at the initial learning rate.
+    #[arg(long, default_value_t = 100)]
+    epochs: usize,
+    /// Epochs of linear decay to zero.
+    #[arg(long, default_value_t = 100)]
+    epochs_decay: usize,
+    /// Crop size fed to the networks (images are first resized to size * 286 / 256).
+    #[arg(long, default_value_t = 256)]
+    size: u32,
+    /// Filters of the first ResNet-generator layer.
+    #[arg(long, default_value_t = 64)]
+    ngf: usize,
+    /// ResNet blocks of the generator.
+    #[arg(long, default_value_t = 6)]
+    n_blocks: usize,
+    /// Filters of the first discriminator layer.
+    #[arg(long, default_value_t = 64)]
+    ndf: usize,
+    /// Seed of initialisation, shuffling and augmentation.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Iterations between checkpoints.
+    #[arg(long, default_value_t = 500)]
+    checkpoint_every: u64,
+    /// Continue the run saved in --out.
+    #[arg(long)]
+    resume: bool,
+    /// Treat A and B as unpaired (B drawn at random; pixel consistency then makes no sense).
+    #[arg(long)]
+    unpaired: bool,
+    /// Compute device: cpu, cuda[:N] or metal[:N].
+    #[arg(long, default_value = "cpu")]
+    device: String,
+}
+
+fn read_pairs(root: &Path, paired: bool) -> Result<Vec<(RgbImage, RgbImage)>, CliError> {
+    let list = |side: &str| -> Result<BTreeMap<String, PathBuf>, CliError> {
+        let dir = root.join(side);
+        let entries = std::fs::read_dir(&dir)
+            .with_context(|| {
+                format!(
+                    "reading {} (expected {}/A and {}/B)",
+                    dir.display(),
+                    root.display(),
+                    root.display()
+                )
+            })
+            .input()?;
+        Ok(entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.is_file())
+            .filter_map(|p| Some((p.file_stem()?.to_string_lossy().into_owned(), p)))
+            .collect())
+    };
+    let (a, b) = (list("A")?, list("B")?);
+    let names: Vec<(PathBuf, PathBuf)> = if paired {
+        for stem in a.keys().filter(|k| !b.contains_key(*k)) {
+            eprintln!("warning: A/{stem} has no twin in B/, skipped");
+        }
+        a.iter()
+            .filter_map(|(k, pa)| b.get(k).map(|pb| (pa.clone(), pb.clone())))
+            .collect()
+    } else {
+        a.values()
+            .cloned()
+            .zip(b.values().cloned().cycle())
+            .collect()
+    };
+    let mut pairs = Vec::new();
+    for (pa, pb) in names {
+        match (load_rgb(&pa), load_rgb(&pb)) {
+            (Ok(x), Ok(y)) => pairs.push((x, y)),
+            (Err(e), _) | (_, Err(e)) => eprintln!("warning: {e}; pair skipped"),
+        }
+    }
+    if pairs.is_empty() {
+        return Err(CliError::Input(anyhow::anyhow!(
+            "{}: no usable image pairs in A/ and B/",
+            root.display()
+        )));
+    }
+    Ok(pairs)
+}
+
+/// Runs `visnir train`.
+pub fn run_train(args: TrainArgs) -> Result<(), CliError> {
+    let device = args
+        .device
+        .parse::<visnir_nn::DeviceChoice>()
+        .input()?
+        .device()
+        .input()?;
+    let pairs = read_pairs(&args.data, !args.unpaired)?;
+    let generator = match args.arch {
+        Arch::Resnet => GeneratorConfig::Resnet(ResnetGeneratorConfig {
+            ngf: args.ngf,
+            n_blocks: args.n_blocks,
+            ..Default::default()
+        }),
+        Arch::Ffe => GeneratorConfig::Ffe(FfeGeneratorConfig {
+            n_blocks: args.n_blocks,
+            ..Default::default()
+        }),
+    };
+    let preset = match args.preset {
+        PresetArg::Basic => LossPreset::Basic,
+        PresetArg::BasicLpc => LossPreset::BasicLpc,
+        PresetArg::FfeLpc => LossPreset::FfeLpc,
+        PresetArg::FfeOfficial => LossPreset::FfeOfficial,
+    };
+    if args.size % 4 != 0 {
+        return Err(CliError::Input(anyhow::anyhow!(
+            "--size {} must be a multiple of 4",
+            args.size
+        )));
+    }
+    let config = TrainConfig {
+        model: CycleGanConfig {
+            generator,
+            discriminator: DiscriminatorConfig {
+                ndf: args.ndf,
+                ..Default::default()
+            },
+        },
+        loss: preset.weights(),
+        adam: AdamConfig::default(),
+        n_epochs: args.epochs,
+        n_epochs_decay: args.epochs_decay,
+        load_size: args.size * 286 / 256,
+        crop_size: args.size,
+        pool_size: 50,
+        seed: args.seed,
+        checkpoint_every: args.checkpoint_every,
+        paired: !args.unpaired,
+    };
+    let mut trainer =
+        Trainer::new(config, &args.out, args.resume, &device).map_err(anyhow::Error::from)?;
+    let total = trainer.total_steps(pairs.len());
+    let bar = ProgressBar::new(total);
+    bar.set_position(trainer.progress().global_step);
+    bar.set_style(
+        ProgressStyle::with_template("training [{bar:30}] {pos}/{len} steps, ETA {eta} | {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let end = trainer
+        .run(&pairs, None, |progress, losses| {
+            bar.set_position(progress.global_step);
+            bar.set_message(format!(
+                "epoch {} G {:.3} D_A {:.3} D_B {:.3}",
+                progress.epoch, losses.g, losses.d_a, losses.d_b
+            ));
+        })
+        .map_err(anyhow::Error::from)?;
+    bar.finish_and_clear();
+    eprintln!(
+        "trained {} steps; checkpoint {}",
+        end.global_step,
+        visnir_gan::checkpoint_path(&args.out).display()
+    );
+    Ok(())
+}

@@ -1,0 +1,99 @@
+//! Loading a trained generator for translation: from a visnir training checkpoint, a
+//! safetensors state dict, or an official PyTorch CycleGAN `.pth` (zip-format state dict),
+//! with the ResNet size inferred from the tensors.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+
+use crate::generator::{FfeGeneratorConfig, Generator, GeneratorConfig};
+use crate::resnet_generator::ResnetGeneratorConfig;
+
+/// Which translation direction of a two-generator checkpoint to load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// `G_A`: domain A to B (VIS to NIR in visnir's runs).
+    AToB,
+    /// `G_B`: domain B to A.
+    BToA,
+}
+
+/// Failures of generator loading.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file cannot be read or parsed.
+    #[error("{path}: {message}")]
+    File { path: String, message: String },
+    /// An error from candle (e.g. a missing tensor or a shape mismatch).
+    #[error("{path}: {source}")]
+    Candle {
+        path: String,
+        source: candle_core::Error,
+    },
+}
+
+fn read_tensors(path: &Path) -> Result<HashMap<String, Tensor>, LoadError> {
+    let fail = |message: String| LoadError::File {
+        path: path.display().to_string(),
+        message,
+    };
+    let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+    if bytes.starts_with(b"PK") {
+        let tensors = candle_core::pickle::read_all(path)
+            .map_err(|e| fail(format!("not a PyTorch state dict: {e}")))?;
+        return Ok(tensors.into_iter().collect());
+    }
+    candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
+        .map_err(|e| fail(format!("neither safetensors nor a PyTorch zip: {e}")))
+}
+
+/// The ResNet generator size implied by a state dict (`model.1.weight` and the block count).
+pub fn infer_resnet_config(tensors: &HashMap<String, Tensor>) -> Option<ResnetGeneratorConfig> {
+    let first = tensors.get("model.1.weight")?;
+    let (ngf, input_nc) = (first.dim(0).ok()?, first.dim(1).ok()?);
+    let n_blocks = tensors
+        .keys()
+        .filter(|k| k.ends_with(".conv_block.1.weight"))
+        .count();
+    let last = tensors.get(&format!("model.{}.weight", 17 + n_blocks))?;
+    Some(ResnetGeneratorConfig {
+        input_nc,
+        output_nc: last.dim(0).ok()?,
+        ngf,
+        n_blocks,
+    })
+}
+
+/// Loads the generator of `direction` from `path`; `ffe` selects the FFE architecture.
+pub fn load_generator(
+    path: &Path,
+    direction: Direction,
+    ffe: Option<FfeGeneratorConfig>,
+    device: &Device,
+) -> Result<Generator, LoadError> {
+    let mut tensors = read_tensors(path)?;
+    let prefix = match direction {
+        Direction::AToB => "net.G_A.",
+        Direction::BToA => "net.G_B.",
+    };
+    if tensors.keys().any(|k| k.starts_with(prefix)) {
+        tensors = tensors
+            .into_iter()
+            .filter_map(|(k, v)| k.strip_prefix(prefix).map(|k| (k.to_string(), v)))
+            .collect();
+    }
+    let config = match ffe {
+        Some(c) => GeneratorConfig::Ffe(c),
+        None => GeneratorConfig::Resnet(infer_resnet_config(&tensors).ok_or_else(|| LoadError::File {
+            path: path.display().to_string(),
+            message: "no ResNet generator found (expected model.1.weight ...; use --arch ffe for FFE generators)".into(),
+        })?),
+    };
+    let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
+    Generator::new(config, vb).map_err(|source| LoadError::Candle {
+        path: path.display().to_string(),
+        source,
+    })
+}

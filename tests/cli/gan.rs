@@ -1,0 +1,154 @@
+//! `visnir train` and `visnir translate` end to end on a tiny configuration.
+
+use crate::{assert_fails, fixture, scratch_dir, visnir};
+
+fn noise_image(seed: u32, path: &std::path::Path) {
+    let mut s = seed.wrapping_mul(2_654_435_761) | 1;
+    let image = image::RgbImage::from_fn(36, 36, |_, _| {
+        s ^= s << 13;
+        s ^= s >> 17;
+        s ^= s << 5;
+        image::Rgb([s as u8, (s >> 8) as u8, (s >> 16) as u8])
+    });
+    image.save(path).unwrap();
+}
+
+#[test]
+fn train_then_translate() {
+    let dir = scratch_dir("train");
+    let data = dir.join("data");
+    for side in ["A", "B"] {
+        std::fs::create_dir_all(data.join(side)).unwrap();
+    }
+    for i in 0..3 {
+        noise_image(i, &data.join(format!("A/{i}.png")));
+        noise_image(i + 10, &data.join(format!("B/{i}.png")));
+    }
+    noise_image(99, &data.join("A/lonely.png"));
+    let run = dir.join("run");
+    let out = visnir(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        run.to_str().unwrap(),
+        "--size",
+        "32",
+        "--ngf",
+        "8",
+        "--n-blocks",
+        "2",
+        "--ndf",
+        "8",
+        "--epochs",
+        "1",
+        "--epochs-decay",
+        "1",
+        "--preset",
+        "basic-lpc",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("lonely") && stderr.contains("trained 6 steps"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(run.join("losses.jsonl"))
+            .unwrap()
+            .lines()
+            .count(),
+        6
+    );
+    let checkpoint = run.join("checkpoint.safetensors");
+
+    let translated = dir.join("translated");
+    let input = data.join("A/0.png");
+    let crop = dir.join("crop.png");
+    image::imageops::crop_imm(&image::open(&input).unwrap().to_rgb8(), 0, 0, 32, 32)
+        .to_image()
+        .save(&crop)
+        .unwrap();
+    for direction in ["a2b", "b2a"] {
+        let out = visnir(&[
+            "translate",
+            "--checkpoint",
+            checkpoint.to_str().unwrap(),
+            "--direction",
+            direction,
+            crop.to_str().unwrap(),
+            "--out",
+            translated.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let result = image::open(translated.join("crop.png")).unwrap();
+        assert_eq!((result.width(), result.height()), (32, 32));
+    }
+    let out = visnir(&[
+        "translate",
+        "--checkpoint",
+        checkpoint.to_str().unwrap(),
+        input.to_str().unwrap(),
+        "--out",
+        translated.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "36 x 36 is square and a multiple of 4"
+    );
+    let wide = fixture("faces/faceapi_sample1.png");
+    let out = visnir(&[
+        "translate",
+        "--checkpoint",
+        checkpoint.to_str().unwrap(),
+        wide.to_str().unwrap(),
+        "--out",
+        translated.to_str().unwrap(),
+    ]);
+    assert_fails(&out, 2, &["1920 x 1280", "--align"]);
+}
+
+#[test]
+fn translate_loads_a_bare_generator_state_dict() {
+    let dir = scratch_dir("bare-generator");
+    let crop = dir.join("face.png");
+    image::imageops::resize(
+        &image::open(fixture("aligned/astronaut_f0.png"))
+            .unwrap()
+            .to_rgb8(),
+        64,
+        64,
+        image::imageops::FilterType::Triangle,
+    )
+    .save(&crop)
+    .unwrap();
+    let generator = fixture("parity/cyclegan_tiny_G.safetensors");
+    let out_dir = dir.join("out");
+    let out = visnir(&[
+        "translate",
+        "--checkpoint",
+        generator.to_str().unwrap(),
+        crop.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(image::open(out_dir.join("face.png")).unwrap().width(), 64);
+    let missing = visnir(&[
+        "translate",
+        "--checkpoint",
+        "/no/such.pth",
+        crop.to_str().unwrap(),
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_fails(&missing, 2, &["/no/such.pth"]);
+}
