@@ -79,6 +79,7 @@ fn two_training_steps_match_pytorch_losses() {
         for (name, got) in pairs {
             let w = want[name].as_f64().unwrap();
             let rel = ((got as f64 - w) / w).abs();
+            eprintln!("step {step} {name}: relative error {rel:.2e}");
             assert!(
                 rel <= 1e-4,
                 "step {step} {name}: {got} vs {w} (relative {rel})"
