@@ -73,8 +73,10 @@ impl Adam {
             let Some(g) = grads.get(var.as_tensor()) else {
                 continue;
             };
-            *m = ((&*m * beta1)? + (g * (1.0 - beta1))?)?;
-            *v = ((&*v * beta2)? + (g.sqr()? * (1.0 - beta2))?)?;
+            // Detached: moments must not keep the autograd graph of past steps alive.
+            let g = g.detach();
+            *m = ((&*m * beta1)? + (&g * (1.0 - beta1))?)?.detach();
+            *v = ((&*v * beta2)? + (g.sqr()? * (1.0 - beta2))?)?.detach();
             let denom = ((v.sqrt()? / correction2)? + eps)?;
             let update = (m.div(&denom)? * step_size)?;
             var.set(&var.as_tensor().sub(&update)?)?;
@@ -130,4 +132,26 @@ impl Adam {
 /// for 0-based `epoch`.
 pub fn linear_decay_lr(base_lr: f64, epoch: usize, n_epochs: usize, n_epochs_decay: usize) -> f64 {
     base_lr * (1.0 - epoch.saturating_sub(n_epochs) as f64 / (n_epochs_decay as f64 + 1.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Var};
+
+    #[test]
+    fn moments_do_not_keep_the_graph_alive() {
+        let w = Var::from_tensor(&Tensor::new(&[1f32, -2.0], &Device::Cpu).unwrap()).unwrap();
+        let mut adam = Adam::new(vec![w.clone()], AdamConfig::default()).unwrap();
+        for _ in 0..3 {
+            let loss = (w.as_tensor() * w.as_tensor()).unwrap().sum_all().unwrap();
+            adam.step(&loss.backward().unwrap()).unwrap();
+        }
+        let (_, first, second) = adam.state();
+        assert!(
+            !first[0].track_op() && !second[0].track_op(),
+            "moments hold an autograd graph"
+        );
+        assert_eq!(adam.steps(), 3);
+    }
 }
