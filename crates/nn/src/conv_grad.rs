@@ -30,16 +30,31 @@ fn col2im_channel(
     out: &mut [f32],
 ) {
     let pad = spec.pad_before as isize;
+    let s = spec.stride;
     for ky in 0..kh {
         for kx in 0..kw {
             let row = &cols[((c * kh + ky) * kw + kx) * width..][..width];
-            for (j, &g) in row.iter().enumerate() {
-                let (oy, ox) = ((p0 + j) / ow, (p0 + j) % ow);
-                let Some(iy) = source((oy * spec.stride + ky) as isize - pad, h, spec.mode) else {
-                    continue;
-                };
-                if let Some(ix) = source((ox * spec.stride + kx) as isize - pad, w, spec.mode) {
-                    out[iy * w + ix] += g;
+            // Walk the tile one output row at a time, as im2col does.
+            let mut j = 0;
+            while j < width {
+                let (oy, ox0) = ((p0 + j) / ow, (p0 + j) % ow);
+                let run = (ow - ox0).min(width - j);
+                let grads = &row[j..j + run];
+                j += run;
+                let Some(iy) = source((oy * s + ky) as isize - pad, h, spec.mode) else { continue };
+                let line = &mut out[iy * w..(iy + 1) * w];
+                let first = (ox0 * s + kx) as isize - pad;
+                let last = ((ox0 + run - 1) * s + kx) as isize - pad;
+                if s == 1 && first >= 0 && (last as usize) < w {
+                    for (o, &g) in line[first as usize..=last as usize].iter_mut().zip(grads) {
+                        *o += g;
+                    }
+                } else {
+                    for (q, &g) in grads.iter().enumerate() {
+                        if let Some(ix) = source(((ox0 + q) * s + kx) as isize - pad, w, spec.mode) {
+                            line[ix] += g;
+                        }
+                    }
                 }
             }
         }
