@@ -41,7 +41,9 @@ fn col2im_channel(
                 let run = (ow - ox0).min(width - j);
                 let grads = &row[j..j + run];
                 j += run;
-                let Some(iy) = source((oy * s + ky) as isize - pad, h, spec.mode) else { continue };
+                let Some(iy) = source((oy * s + ky) as isize - pad, h, spec.mode) else {
+                    continue;
+                };
                 let line = &mut out[iy * w..(iy + 1) * w];
                 let first = (ox0 * s + kx) as isize - pad;
                 let last = ((ox0 + run - 1) * s + kx) as isize - pad;
@@ -51,7 +53,8 @@ fn col2im_channel(
                     }
                 } else {
                     for (q, &g) in grads.iter().enumerate() {
-                        if let Some(ix) = source(((ox0 + q) * s + kx) as isize - pad, w, spec.mode) {
+                        if let Some(ix) = source(((ox0 + q) * s + kx) as isize - pad, w, spec.mode)
+                        {
                             line[ix] += g;
                         }
                     }
