@@ -1,0 +1,155 @@
+//! Oulu-CASIA NIR-VIS: `<root>/{NI,VL}/{Dark,Strong,Weak}/P###/<Expression>/###.jpeg`, VIS and
+//! NIR captured together and paired by identical relative path.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::error::{DatasetError, Result};
+use crate::record::{ImageRecord, Modality};
+
+/// The six expressions of the database.
+pub const EXPRESSIONS: [&str; 6] = [
+    "Anger",
+    "Disgust",
+    "Fear",
+    "Happiness",
+    "Sadness",
+    "Surprise",
+];
+
+/// Illuminations of the database.
+pub const ILLUMINATIONS: [&str; 3] = ["Dark", "Strong", "Weak"];
+
+/// A scanned Oulu-CASIA tree.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OuluCasia {
+    /// The root directory.
+    pub root: PathBuf,
+    /// Every image found in the layout, sorted.
+    pub records: Vec<ImageRecord>,
+    /// Files or folders that do not fit the layout (relative paths), with the reason.
+    pub problems: Vec<(PathBuf, String)>,
+}
+
+fn dir_entries(path: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let entries = std::fs::read_dir(path).map_err(|e| DatasetError::Io {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    let mut out: Vec<(String, PathBuf)> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+        .collect();
+    out.sort();
+    Ok(out)
+}
+
+fn is_image(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    [".jpeg", ".jpg", ".png", ".bmp"]
+        .iter()
+        .any(|ext| lower.ends_with(ext))
+}
+
+impl OuluCasia {
+    /// Scans `root`; fails when it is missing or has neither `NI/` nor `VL/`.
+    pub fn scan(root: &Path) -> Result<Self> {
+        let top = dir_entries(root)?;
+        let modalities: Vec<(Modality, PathBuf)> = top
+            .iter()
+            .filter_map(|(name, path)| match name.as_str() {
+                "VL" => Some((Modality::Vis, path.clone())),
+                "NI" => Some((Modality::Nir, path.clone())),
+                _ => None,
+            })
+            .collect();
+        if modalities.is_empty() {
+            let found: Vec<&str> = top.iter().map(|(n, _)| n.as_str()).take(8).collect();
+            return Err(DatasetError::WrongLayout {
+                root: root.to_path_buf(),
+                layout: "Oulu-CASIA NIR-VIS",
+                found: format!("expected NI/ and VL/ folders, found [{}]", found.join(", ")),
+            });
+        }
+        let mut records = Vec::new();
+        let mut problems = Vec::new();
+        let relative = |p: &Path| p.strip_prefix(root).unwrap_or(p).to_path_buf();
+        for (modality, dir) in modalities {
+            for (light, light_dir) in dir_entries(&dir)? {
+                if !ILLUMINATIONS.contains(&light.as_str()) {
+                    problems.push((
+                        relative(&light_dir),
+                        "unexpected illumination folder".into(),
+                    ));
+                    continue;
+                }
+                for (subject, subject_dir) in dir_entries(&light_dir)? {
+                    let valid = subject.len() == 4
+                        && subject.starts_with('P')
+                        && subject[1..].chars().all(|c| c.is_ascii_digit());
+                    if !valid {
+                        problems.push((
+                            relative(&subject_dir),
+                            "subject folders are named P###".into(),
+                        ));
+                        continue;
+                    }
+                    for (expression, expression_dir) in dir_entries(&subject_dir)? {
+                        if !EXPRESSIONS.contains(&expression.as_str()) {
+                            problems.push((
+                                relative(&expression_dir),
+                                "unexpected expression folder".into(),
+                            ));
+                            continue;
+                        }
+                        for (file, path) in dir_entries(&expression_dir)? {
+                            if !is_image(&file) {
+                                problems.push((relative(&path), "not an image file name".into()));
+                                continue;
+                            }
+                            let frame = Path::new(&file)
+                                .file_stem()
+                                .map(|s| s.to_string_lossy().into_owned())
+                                .unwrap_or_default();
+                            records.push(ImageRecord {
+                                subject: subject.clone(),
+                                modality,
+                                illumination: Some(light.clone()),
+                                condition: expression.clone(),
+                                frame,
+                                path: relative(&path),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        records.sort();
+        Ok(Self {
+            root: root.to_path_buf(),
+            records,
+            problems,
+        })
+    }
+
+    /// VIS/NIR pairs by identical path below the modality folder, and the images without a twin.
+    pub fn pairs(&self) -> (Vec<(ImageRecord, ImageRecord)>, Vec<ImageRecord>) {
+        let key = |r: &ImageRecord| r.path.components().skip(1).collect::<PathBuf>();
+        let mut nir: BTreeMap<PathBuf, &ImageRecord> = self
+            .records
+            .iter()
+            .filter(|r| r.modality == Modality::Nir)
+            .map(|r| (key(r), r))
+            .collect();
+        let mut pairs = Vec::new();
+        let mut unpaired = Vec::new();
+        for vis in self.records.iter().filter(|r| r.modality == Modality::Vis) {
+            match nir.remove(&key(vis)) {
+                Some(n) => pairs.push((vis.clone(), n.clone())),
+                None => unpaired.push(vis.clone()),
+            }
+        }
+        unpaired.extend(nir.into_values().cloned());
+        (pairs, unpaired)
+    }
+}
