@@ -4,6 +4,7 @@
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
+use crate::cpu_slice::f32_slice;
 use crate::sgemm::{sgemm_raw, MatRef};
 
 /// How the border of the input is extended.
@@ -170,14 +171,6 @@ impl SharedOut {
     }
 }
 
-fn contiguous<'a>(storage: &'a CpuStorage, layout: &Layout, what: &str) -> Result<&'a [f32]> {
-    let data = storage.as_slice::<f32>()?;
-    match layout.contiguous_offsets() {
-        Some((a, b)) => Ok(&data[a..b]),
-        None => candle_core::bail!("conv2d: {what} must be contiguous"),
-    }
-}
-
 impl CustomOp3 for Conv2dOp {
     fn name(&self) -> &'static str {
         "visnir-conv2d"
@@ -218,9 +211,9 @@ impl CustomOp3 for Conv2dOp {
             candle_core::bail!("conv2d: kernel {kh}x{kw} larger than padded input {h}x{w}");
         }
         let (x, weight, bias) = (
-            contiguous(xs, xl, "input")?,
-            contiguous(ws, wl, "weight")?,
-            contiguous(bs, bl, "bias")?,
+            f32_slice(xs, xl, "conv2d")?,
+            f32_slice(ws, wl, "conv2d")?,
+            f32_slice(bs, bl, "conv2d")?,
         );
         let k = cin * kh * kw;
         let p = oh * ow;

@@ -6,14 +6,8 @@ use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape};
 use rayon::prelude::*;
 
 use crate::conv::{im2col, source, ConvSpec};
+use crate::cpu_slice::f32_slice;
 use crate::sgemm::{sgemm_raw, MatRef};
-
-fn contiguous<'a>(storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
-    match layout.contiguous_offsets() {
-        Some((a, b)) => Ok(&storage.as_slice::<f32>()?[a..b]),
-        None => candle_core::bail!("convolution gradient: inputs must be contiguous"),
-    }
-}
 
 /// Adds the column gradients of output positions `p0..p0 + width` (`cols` is `K` x `width`, K
 /// ordered as (c, ky, kx)) back into input plane `c`.
@@ -98,7 +92,10 @@ impl CustomOp2 for ConvInputGrad {
                 wl.dims()
             );
         }
-        let (grad, weight) = (contiguous(gs, gl)?, contiguous(ws, wl)?);
+        let (grad, weight) = (
+            f32_slice(gs, gl, "convolution gradient")?,
+            f32_slice(ws, wl, "convolution gradient")?,
+        );
         let (k, p) = (cin * kh * kw, oh * ow);
         let tile = tile_width(k, p);
         let mut out = vec![0f32; n * cin * h * w];
@@ -145,7 +142,10 @@ impl CustomOp2 for ConvWeightGrad {
         let (n, cin, h, w) = xl.shape().dims4()?;
         let (_, cout, oh, ow) = gl.shape().dims4()?;
         let (kh, kw) = self.kernel;
-        let (x, grad) = (contiguous(xs, xl)?, contiguous(gs, gl)?);
+        let (x, grad) = (
+            f32_slice(xs, xl, "convolution gradient")?,
+            f32_slice(gs, gl, "convolution gradient")?,
+        );
         let (k, p) = (cin * kh * kw, oh * ow);
         let tile = tile_width(k, p).min(4096);
         let tiles = p.div_ceil(tile);
@@ -235,7 +235,10 @@ impl CustomOp2 for DepthwiseGrad {
             })
         };
         if self.wrt_input {
-            let (grad, weight) = (contiguous(a, al)?, contiguous(b, bl)?);
+            let (grad, weight) = (
+                f32_slice(a, al, "convolution gradient")?,
+                f32_slice(b, bl, "convolution gradient")?,
+            );
             let (n, c, oh, ow) = al.shape().dims4()?;
             let mut out = vec![0f32; n * c * h * w];
             out.par_chunks_mut(h * w)
@@ -249,7 +252,10 @@ impl CustomOp2 for DepthwiseGrad {
                 });
             Ok((CpuStorage::F32(out), Shape::from((n, c, h, w))))
         } else {
-            let (x, grad) = (contiguous(a, al)?, contiguous(b, bl)?);
+            let (x, grad) = (
+                f32_slice(a, al, "convolution gradient")?,
+                f32_slice(b, bl, "convolution gradient")?,
+            );
             let (n, c, oh, ow) = bl.shape().dims4()?;
             let mut out = vec![0f32; c * kh * kw];
             out.par_chunks_mut(kh * kw)

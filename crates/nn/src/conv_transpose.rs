@@ -5,6 +5,7 @@ use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 
 use crate::conv::{conv2d, ConvSpec, PadMode};
 use crate::conv_grad::{ConvInputGrad, ConvWeightGrad};
+use crate::cpu_slice::f32_slice;
 
 /// Stride, padding and output padding of a transposed convolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,10 +92,7 @@ impl CustomOp3 for ConvTransposeOp {
         let CpuStorage::F32(mut out) = storage else {
             candle_core::bail!("conv_transpose2d: f32 expected")
         };
-        let Some((b0, b1)) = bl.contiguous_offsets() else {
-            candle_core::bail!("conv_transpose2d: bias must be contiguous")
-        };
-        let bias = &bs.as_slice::<f32>()?[b0..b1];
+        let bias = f32_slice(bs, bl, "conv_transpose2d")?;
         if bias.len() != cout {
             candle_core::bail!(
                 "conv_transpose2d: {} biases for {cout} channels",

@@ -5,6 +5,7 @@ use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
 use crate::conv::{pad2d, ConvSpec, PadMode};
+use crate::cpu_slice::f32_slice;
 
 /// Depthwise convolution of `x` `(N, C, H, W)` with `weight` `(C, 1, kh, kw)` plus `bias` `(C)`.
 pub fn depthwise_conv2d(
@@ -43,13 +44,6 @@ pub fn tf_same_padding(input: usize, kernel: usize, stride: usize) -> (usize, us
 
 struct DepthwiseOp {
     spec: ConvSpec,
-}
-
-fn contiguous<'a>(storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
-    match layout.contiguous_offsets() {
-        Some((a, b)) => Ok(&storage.as_slice::<f32>()?[a..b]),
-        None => candle_core::bail!("depthwise conv: inputs must be contiguous"),
-    }
 }
 
 impl CustomOp3 for DepthwiseOp {
@@ -91,9 +85,9 @@ impl CustomOp3 for DepthwiseOp {
         }
         let (oh, ow) = ((ph - kh) / s.stride + 1, (pw - kw) / s.stride + 1);
         let (x, weight, bias) = (
-            contiguous(xs, xl)?,
-            contiguous(ws, wl)?,
-            contiguous(bs, bl)?,
+            f32_slice(xs, xl, "depthwise conv")?,
+            f32_slice(ws, wl, "depthwise conv")?,
+            f32_slice(bs, bl, "depthwise conv")?,
         );
         let mut out = vec![0f32; n * c * oh * ow];
         let pad = s.pad_before as isize;

@@ -4,6 +4,8 @@
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
+use crate::cpu_slice::f32_slice;
+
 /// The epsilon PyTorch uses.
 pub const INSTANCE_NORM_EPS: f64 = 1e-5;
 
@@ -30,10 +32,7 @@ pub fn instance_norm_generic(x: &Tensor) -> Result<Tensor> {
 
 fn planes<'a>(storage: &'a CpuStorage, layout: &Layout) -> Result<(&'a [f32], usize)> {
     let (_, _, h, w) = layout.shape().dims4()?;
-    match layout.contiguous_offsets() {
-        Some((a, b)) => Ok((&storage.as_slice::<f32>()?[a..b], h * w)),
-        None => candle_core::bail!("instance norm: input must be contiguous"),
-    }
+    Ok((f32_slice(storage, layout, "instance norm")?, h * w))
 }
 
 /// Mean and 1/sqrt(var + eps) of a plane, accumulated in f64.

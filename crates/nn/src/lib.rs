@@ -19,6 +19,7 @@ mod allocator;
 mod conv;
 mod conv_grad;
 mod conv_transpose;
+mod cpu_slice;
 mod depthwise;
 mod device;
 mod error;

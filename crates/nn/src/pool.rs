@@ -3,6 +3,8 @@
 use candle_core::{CpuStorage, CustomOp1, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
+use crate::cpu_slice::f32_slice;
+
 fn ceil_out(n: usize, kernel: usize, stride: usize) -> usize {
     let mut o = n.saturating_sub(kernel).div_ceil(stride) + 1;
     if (o - 1) * stride >= n {
@@ -51,10 +53,7 @@ impl CustomOp1 for MaxPoolCeil {
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
         let (n, c, h, w) = layout.shape().dims4()?;
-        let Some((a, b)) = layout.contiguous_offsets() else {
-            candle_core::bail!("max_pool2d_ceil: input must be contiguous");
-        };
-        let x = &storage.as_slice::<f32>()?[a..b];
+        let x = f32_slice(storage, layout, "max_pool2d_ceil")?;
         let (k, s) = (self.kernel, self.stride);
         let (oh, ow) = (ceil_out(h, k, s), ceil_out(w, k, s));
         let mut out = vec![0f32; n * c * oh * ow];

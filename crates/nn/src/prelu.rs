@@ -4,6 +4,8 @@ use candle_core::{CpuStorage, CustomOp2, Layout, Module, Result, Shape, Tensor};
 use candle_nn::VarBuilder;
 use rayon::prelude::*;
 
+use crate::cpu_slice::f32_slice;
+
 /// `max(0, x) + a_c * min(0, x)` with a learned slope `a_c` per channel.
 #[derive(Debug, Clone)]
 pub struct PRelu {
@@ -65,12 +67,7 @@ impl CustomOp2 for PreluOp {
         let dims = xl.dims();
         let channels = dims[1];
         let inner: usize = dims[2..].iter().product();
-        let (Some((x0, x1)), Some((s0, s1))) = (xl.contiguous_offsets(), sl.contiguous_offsets())
-        else {
-            candle_core::bail!("prelu: inputs must be contiguous");
-        };
-        let x = &xs.as_slice::<f32>()?[x0..x1];
-        let slope = &ss.as_slice::<f32>()?[s0..s1];
+        let (x, slope) = (f32_slice(xs, xl, "prelu")?, f32_slice(ss, sl, "prelu")?);
         if slope.len() != channels {
             candle_core::bail!("prelu: {} slopes for {channels} channels", slope.len());
         }
