@@ -1,38 +1,10 @@
 //! The fast CPU kernels against the generic candle compositions on random inputs.
 
-use candle_core::{Device, Tensor};
+use crate::{max_diff, random};
 use visnir_nn::{
     conv2d, conv2d_generic, depthwise_conv2d, depthwise_conv2d_generic, max_pool2d_ceil,
     max_pool2d_ceil_generic, prelu, prelu_generic, ConvSpec, PadMode,
 };
-
-fn random(shape: &[usize], seed: u64) -> Tensor {
-    let n: usize = shape.iter().product();
-    let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    let data: Vec<f32> = (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s % 20001) as f32 / 10000.0 - 1.0
-        })
-        .collect();
-    Tensor::from_vec(data, shape, &Device::Cpu).unwrap()
-}
-
-fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-    assert_eq!(a.dims(), b.dims());
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar()
-        .unwrap()
-}
 
 #[test]
 fn conv2d_matches_generic() {

@@ -2,25 +2,13 @@
 //! compositions, and against central finite differences.
 
 use candle_core::{Device, Tensor, Var};
+
+use crate::{max_diff, random};
 use visnir_nn::{
     conv2d, conv2d_generic, conv_transpose2d, conv_transpose2d_generic, depthwise_conv2d,
     depthwise_conv2d_generic, instance_norm, instance_norm_generic, prelu, prelu_generic, ConvSpec,
     ConvTransposeSpec, PadMode,
 };
-
-fn random(shape: &[usize], seed: u64) -> Tensor {
-    let n: usize = shape.iter().product();
-    let mut s = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    let data: Vec<f32> = (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s % 20001) as f32 / 10000.0 - 1.0
-        })
-        .collect();
-    Tensor::from_vec(data, shape, &Device::Cpu).unwrap()
-}
 
 type Layer = fn(&Tensor, &Tensor, &Tensor) -> candle_core::Result<Tensor>;
 
@@ -50,20 +38,6 @@ fn grads(
         })
         .collect();
     (loss.to_scalar().unwrap(), out)
-}
-
-fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-    assert_eq!(a.dims(), b.dims());
-    (a - b)
-        .unwrap()
-        .abs()
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .max(0)
-        .unwrap()
-        .to_scalar()
-        .unwrap()
 }
 
 /// Central differences of the loss for a few coordinates of argument `which`.
