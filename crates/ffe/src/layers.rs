@@ -47,6 +47,28 @@ pub struct UnitSpec {
     pub same_padding: bool,
 }
 
+impl UnitSpec {
+    /// A unit with TF SAME padding.
+    pub fn same(
+        cin: usize,
+        cout: usize,
+        kernel: usize,
+        stride: usize,
+        kind: ConvKind,
+        prelu: bool,
+    ) -> Self {
+        Self {
+            cin,
+            cout,
+            kernel,
+            stride,
+            kind,
+            prelu,
+            same_padding: true,
+        }
+    }
+}
+
 impl ConvUnit {
     /// Loads the unit's tensors from `vb`.
     pub fn new(spec: UnitSpec, vb: VarBuilder) -> Result<Self> {
@@ -149,6 +171,19 @@ impl InvertedResidual {
             residual,
         })
     }
+}
+
+/// `n` residual blocks of `c` channels (hidden `hidden`) at `vb.<name>.<i>`.
+pub fn residual_stack(
+    n: usize,
+    c: usize,
+    hidden: usize,
+    vb: &VarBuilder,
+    name: &str,
+) -> Result<Vec<InvertedResidual>> {
+    (0..n)
+        .map(|i| InvertedResidual::new(c, hidden, c, 1, true, vb.pp(format!("{name}.{i}"))))
+        .collect()
 }
 
 impl Module for InvertedResidual {

@@ -8,7 +8,7 @@
 use candle_core::{Module, Result, Tensor, D};
 use candle_nn::VarBuilder;
 
-use crate::layers::{ConvKind, ConvUnit, InvertedResidual, UnitSpec};
+use crate::layers::{residual_stack, ConvKind, ConvUnit, InvertedResidual, UnitSpec};
 
 /// A point in the network after which [`MobileFaceNet::trunk`] can stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -54,61 +54,42 @@ pub struct MobileFaceNet {
 /// Dimension of the embedding.
 pub const EMBEDDING_DIM: usize = 192;
 
-fn unit(
-    cin: usize,
-    cout: usize,
-    kernel: usize,
-    stride: usize,
-    kind: ConvKind,
-    prelu: bool,
-) -> UnitSpec {
-    UnitSpec {
-        cin,
-        cout,
-        kernel,
-        stride,
-        kind,
-        prelu,
-        same_padding: true,
-    }
-}
-
-fn blocks(
-    n: usize,
-    c: usize,
-    hidden: usize,
-    vb: &VarBuilder,
-    name: &str,
-) -> Result<Vec<InvertedResidual>> {
-    (0..n)
-        .map(|i| InvertedResidual::new(c, hidden, c, 1, true, vb.pp(format!("{name}.{i}"))))
-        .collect()
-}
-
 impl MobileFaceNet {
     /// Loads every tensor from `vb` (see the module doc for the names).
     pub fn new(vb: VarBuilder) -> Result<Self> {
         use ConvKind::{Depthwise, Full};
         Ok(Self {
-            conv1: ConvUnit::new(unit(3, 64, 3, 2, Full, true), vb.pp("conv1"))?,
-            conv2_dw: ConvUnit::new(unit(64, 64, 3, 1, Depthwise, true), vb.pp("conv2_dw"))?,
-            conv2_pw: ConvUnit::new(unit(64, 64, 1, 1, Full, false), vb.pp("conv2_pw"))?,
+            conv1: ConvUnit::new(UnitSpec::same(3, 64, 3, 2, Full, true), vb.pp("conv1"))?,
+            conv2_dw: ConvUnit::new(
+                UnitSpec::same(64, 64, 3, 1, Depthwise, true),
+                vb.pp("conv2_dw"),
+            )?,
+            conv2_pw: ConvUnit::new(UnitSpec::same(64, 64, 1, 1, Full, false), vb.pp("conv2_pw"))?,
             conv_23: InvertedResidual::new(64, 128, 64, 2, false, vb.pp("conv_23"))?,
-            conv_3: blocks(4, 64, 128, &vb, "conv_3")?,
+            conv_3: residual_stack(4, 64, 128, &vb, "conv_3")?,
             conv_34: InvertedResidual::new(64, 256, 128, 2, false, vb.pp("conv_34"))?,
-            conv_4: blocks(6, 128, 256, &vb, "conv_4")?,
+            conv_4: residual_stack(6, 128, 256, &vb, "conv_4")?,
             conv_45: InvertedResidual::new(128, 512, 128, 2, false, vb.pp("conv_45"))?,
-            conv_5: blocks(2, 128, 256, &vb, "conv_5")?,
-            conv_6_sep: ConvUnit::new(unit(128, 512, 1, 1, Full, true), vb.pp("conv_6_sep"))?,
+            conv_5: residual_stack(2, 128, 256, &vb, "conv_5")?,
+            conv_6_sep: ConvUnit::new(
+                UnitSpec::same(128, 512, 1, 1, Full, true),
+                vb.pp("conv_6_sep"),
+            )?,
             conv_6_dw: ConvUnit::new(
                 UnitSpec {
                     same_padding: false,
-                    ..unit(512, 512, 7, 1, Depthwise, false)
+                    ..UnitSpec::same(512, 512, 7, 1, Depthwise, false)
                 },
                 vb.pp("conv_6_dw"),
             )?,
-            conv_6_pw: ConvUnit::new(unit(512, 512, 1, 1, Full, false), vb.pp("conv_6_pw"))?,
-            linear: ConvUnit::new(unit(512, EMBEDDING_DIM, 1, 1, Full, false), vb.pp("linear"))?,
+            conv_6_pw: ConvUnit::new(
+                UnitSpec::same(512, 512, 1, 1, Full, false),
+                vb.pp("conv_6_pw"),
+            )?,
+            linear: ConvUnit::new(
+                UnitSpec::same(512, EMBEDDING_DIM, 1, 1, Full, false),
+                vb.pp("linear"),
+            )?,
         })
     }
 

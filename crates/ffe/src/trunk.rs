@@ -5,7 +5,7 @@ use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 
 use crate::embedder::BUNDLED_WEIGHTS;
-use crate::layers::{ConvKind, ConvUnit, InvertedResidual, UnitSpec};
+use crate::layers::{residual_stack, ConvKind, ConvUnit, InvertedResidual, UnitSpec};
 
 /// Which FFE architecture to build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -52,39 +52,12 @@ pub struct FfeTrunk {
     variant: TrunkVariant,
 }
 
-fn unit(
-    cin: usize,
-    cout: usize,
-    kernel: usize,
-    stride: usize,
-    kind: ConvKind,
-    prelu: bool,
-) -> UnitSpec {
-    UnitSpec {
-        cin,
-        cout,
-        kernel,
-        stride,
-        kind,
-        prelu,
-        same_padding: true,
-    }
-}
-
 impl FfeTrunk {
     /// Builds the trunk from `vb`: a `VarMap`-backed builder makes it trainable (fresh tensors
     /// initialised as CycleGAN does; call [`FfeTrunk::load_pretrained`] next), a
     /// tensor-backed one (e.g. [`FfeTrunk::frozen`]) makes it a constant.
     pub fn new(variant: TrunkVariant, vb: VarBuilder) -> Result<Self> {
         use ConvKind::{Depthwise, Full};
-        let residuals =
-            |n: usize, c: usize, hidden: usize, name: &str| -> Result<Vec<InvertedResidual>> {
-                (0..n)
-                    .map(|i| {
-                        InvertedResidual::new(c, hidden, c, 1, true, vb.pp(format!("{name}.{i}")))
-                    })
-                    .collect()
-            };
         let conv_34_stride = if variant == TrunkVariant::Authors {
             1
         } else {
@@ -100,19 +73,22 @@ impl FfeTrunk {
                     false,
                     vb.pp("conv__45"),
                 )?];
-                stages.extend(residuals(2, 256, 256, "conv__5")?);
+                stages.extend(residual_stack(2, 256, 256, &vb, "conv__5")?);
                 stages
             }
             TrunkVariant::PaperText => Vec::new(),
         };
         Ok(Self {
-            conv1: ConvUnit::new(unit(3, 64, 3, 2, Full, true), vb.pp("conv1"))?,
-            conv2_dw: ConvUnit::new(unit(64, 64, 3, 1, Depthwise, true), vb.pp("conv2_dw"))?,
-            conv2_pw: ConvUnit::new(unit(64, 64, 1, 1, Full, false), vb.pp("conv2_pw"))?,
+            conv1: ConvUnit::new(UnitSpec::same(3, 64, 3, 2, Full, true), vb.pp("conv1"))?,
+            conv2_dw: ConvUnit::new(
+                UnitSpec::same(64, 64, 3, 1, Depthwise, true),
+                vb.pp("conv2_dw"),
+            )?,
+            conv2_pw: ConvUnit::new(UnitSpec::same(64, 64, 1, 1, Full, false), vb.pp("conv2_pw"))?,
             conv_23: InvertedResidual::new(64, 128, 64, 2, false, vb.pp("conv_23"))?,
-            conv_3: residuals(4, 64, 128, "conv_3")?,
+            conv_3: residual_stack(4, 64, 128, &vb, "conv_3")?,
             conv_34: InvertedResidual::new(64, 256, 128, conv_34_stride, false, vb.pp("conv_34"))?,
-            conv_4: residuals(6, 128, 256, "conv_4")?,
+            conv_4: residual_stack(6, 128, 256, &vb, "conv_4")?,
             widened,
             variant,
         })
