@@ -1,6 +1,7 @@
 //! `cargo xtask`: the project's automation, one module per task.
 
 mod bench;
+mod bench_datasets;
 mod import_weights;
 
 use clap::{Parser, Subcommand};

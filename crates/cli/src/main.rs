@@ -32,6 +32,11 @@ enum Command {
     Translate(commands::gan::TranslateArgs),
     /// Train a CycleGAN / FFE-CycleGAN on a directory of A/ and B/ images.
     Train(commands::gan::TrainArgs),
+    /// Inspect a dataset tree (Oulu-CASIA, WHU, CASIA 2.0) or write a protocol split.
+    #[command(subcommand)]
+    Dataset(commands::dataset::DatasetCommand),
+    /// Generate a synthetic paired VIS/NIR face dataset in the Oulu-CASIA or WHU layout.
+    Synth(commands::dataset::SynthArgs),
 }
 
 fn main() -> ExitCode {
@@ -51,6 +56,8 @@ fn main() -> ExitCode {
         Command::Embed(args) => commands::embed::run(args),
         Command::Translate(args) => commands::gan::run_translate(args),
         Command::Train(args) => commands::gan::run_train(args),
+        Command::Dataset(command) => commands::dataset::run(command),
+        Command::Synth(args) => commands::dataset::run_synth(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,6 +1,8 @@
-//! VIS-NIR face datasets for visnir: scanning the Oulu-CASIA NIR-VIS layout into typed records,
-//! pairing VIS and NIR images, and reproducible protocol splits written to and read from plain
-//! protocol files.
+//! VIS-NIR face datasets for visnir: scanning the Oulu-CASIA NIR-VIS, WHU VIS-NIR and CASIA
+//! NIR-VIS 2.0 layouts into typed records, pairing VIS and NIR images, reproducible protocol
+//! splits written to and read from plain protocol files, the image preprocessing that training
+//! and evaluation share, and a synthetic paired VIS/NIR face generator that writes the real
+//! layouts.
 //!
 //! ```no_run
 //! use visnir_datasets::OuluCasia;
@@ -11,12 +13,22 @@
 //! # Ok::<(), visnir_datasets::DatasetError>(())
 //! ```
 
+mod casia2;
 mod error;
+mod inspect;
 mod oulu;
+mod preprocess;
 mod protocol;
 mod record;
+mod scan;
+pub mod synth;
+mod whu;
 
+pub use casia2::{Casia2, Casia2Fold};
 pub use error::{DatasetError, Result};
+pub use inspect::{inspect, Inspection, Layout, Problem};
 pub use oulu::{OuluCasia, EXPRESSIONS, ILLUMINATIONS};
+pub use preprocess::{from_signed_planar, to_signed_planar, Cached, CropCache};
 pub use protocol::{Protocol, ProtocolEntry, Role, Split};
 pub use record::{ImageRecord, Modality};
+pub use whu::{Whu, POSE_TAGS};

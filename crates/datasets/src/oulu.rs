@@ -1,11 +1,11 @@
 //! Oulu-CASIA NIR-VIS: `<root>/{NI,VL}/{Dark,Strong,Weak}/P###/<Expression>/###.jpeg`, VIS and
 //! NIR captured together and paired by identical relative path.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::error::{DatasetError, Result};
 use crate::record::{ImageRecord, Modality};
+use crate::scan::{dir_entries, is_image, pair_by_key};
 
 /// The six expressions of the database.
 pub const EXPRESSIONS: [&str; 6] = [
@@ -29,26 +29,6 @@ pub struct OuluCasia {
     pub records: Vec<ImageRecord>,
     /// Files or folders that do not fit the layout (relative paths), with the reason.
     pub problems: Vec<(PathBuf, String)>,
-}
-
-fn dir_entries(path: &Path) -> Result<Vec<(String, PathBuf)>> {
-    let entries = std::fs::read_dir(path).map_err(|e| DatasetError::Io {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    let mut out: Vec<(String, PathBuf)> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
-        .collect();
-    out.sort();
-    Ok(out)
-}
-
-fn is_image(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    [".jpeg", ".jpg", ".png", ".bmp"]
-        .iter()
-        .any(|ext| lower.ends_with(ext))
 }
 
 impl OuluCasia {
@@ -134,22 +114,8 @@ impl OuluCasia {
 
     /// VIS/NIR pairs by identical path below the modality folder, and the images without a twin.
     pub fn pairs(&self) -> (Vec<(ImageRecord, ImageRecord)>, Vec<ImageRecord>) {
-        let key = |r: &ImageRecord| r.path.components().skip(1).collect::<PathBuf>();
-        let mut nir: BTreeMap<PathBuf, &ImageRecord> = self
-            .records
-            .iter()
-            .filter(|r| r.modality == Modality::Nir)
-            .map(|r| (key(r), r))
-            .collect();
-        let mut pairs = Vec::new();
-        let mut unpaired = Vec::new();
-        for vis in self.records.iter().filter(|r| r.modality == Modality::Vis) {
-            match nir.remove(&key(vis)) {
-                Some(n) => pairs.push((vis.clone(), n.clone())),
-                None => unpaired.push(vis.clone()),
-            }
-        }
-        unpaired.extend(nir.into_values().cloned());
-        (pairs, unpaired)
+        pair_by_key(&self.records, |r| {
+            r.path.components().skip(1).collect::<PathBuf>()
+        })
     }
 }

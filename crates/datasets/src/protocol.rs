@@ -63,6 +63,31 @@ const ROLES: [(&str, Role); 4] = [
     ("probe", Role::Probe),
 ];
 
+impl ProtocolEntry {
+    /// The two entries of a VIS/NIR pair: `vis`/`nir` roles in training, `gallery`/`probe` in
+    /// testing.
+    pub fn pair(split: Split, subject: &str, vis: &Path, nir: &Path) -> [Self; 2] {
+        let (vis_role, nir_role) = match split {
+            Split::Train => (Role::Vis, Role::Nir),
+            Split::Test => (Role::Gallery, Role::Probe),
+        };
+        [
+            Self {
+                split,
+                role: vis_role,
+                subject: subject.to_string(),
+                path: vis.to_path_buf(),
+            },
+            Self {
+                split,
+                role: nir_role,
+                subject: subject.to_string(),
+                path: nir.to_path_buf(),
+            },
+        ]
+    }
+}
+
 impl Protocol {
     /// The text of the protocol file.
     pub fn to_text(&self) -> String {
@@ -201,28 +226,12 @@ impl OuluCasia {
             } else {
                 Split::Test
             };
-            let (vis_role, nir_role) = if split == Split::Train {
-                (Role::Vis, Role::Nir)
-            } else {
-                (Role::Gallery, Role::Probe)
-            };
             for indices in by_subject[subject].values() {
                 let mut chosen = indices.clone();
                 chosen.shuffle(&mut rng);
                 for &i in chosen.iter().take(frames) {
                     let (vis, nir) = &pairs[i];
-                    entries.push(ProtocolEntry {
-                        split,
-                        role: vis_role,
-                        subject: subject.to_string(),
-                        path: vis.path.clone(),
-                    });
-                    entries.push(ProtocolEntry {
-                        split,
-                        role: nir_role,
-                        subject: subject.to_string(),
-                        path: nir.path.clone(),
-                    });
+                    entries.extend(ProtocolEntry::pair(split, subject, &vis.path, &nir.path));
                 }
             }
         }

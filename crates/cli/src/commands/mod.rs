@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod dataset;
 pub mod detect;
 pub mod embed;
 pub mod gan;

@@ -1,0 +1,80 @@
+//! Stage 3: embed gallery and probes with the pretrained MobileFaceNet, score all pairs by
+//! cosine similarity, and compute the table's metrics (Rank-1, TAR@FAR step convention).
+
+use image::imageops::FilterType;
+use image::RgbImage;
+use serde::Serialize;
+use visnir_ffe::{Embedder, CROP_SIZE, EMBEDDING_DIM};
+use visnir_metrics::{all_pairs, cosine_similarity_matrix, rank1, Roc};
+
+use crate::error::Result;
+
+/// Faces embedded per batch.
+const BATCH: usize = 64;
+
+/// One row of the results table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RowMetrics {
+    /// What was compared, e.g. `FFE + Lpc`.
+    pub method: String,
+    /// Rank-1 identification rate (probes against the whole gallery).
+    pub rank1: f64,
+    /// TAR at FAR = 1% (the smallest threshold whose FAR does not exceed 1%).
+    pub tar_far_1e2: f64,
+    /// TAR at FAR = 0.1%.
+    pub tar_far_1e3: f64,
+    /// Area under the ROC.
+    pub auc: f64,
+    /// Equal error rate.
+    pub eer: f64,
+    /// ROC points `(FAR, TAR)`, thinned to at most 400 for plotting.
+    pub roc: Vec<(f64, f64)>,
+}
+
+/// Embeds aligned crops of any size (resized to 112 x 112) as one flat buffer of 192-d rows.
+pub fn embed_crops(embedder: &Embedder, crops: &[RgbImage]) -> Result<Vec<f32>> {
+    let mut out = Vec::with_capacity(crops.len() * EMBEDDING_DIM);
+    for chunk in crops.chunks(BATCH) {
+        let resized: Vec<RgbImage> = chunk
+            .iter()
+            .map(|c| {
+                if c.width() == CROP_SIZE && c.height() == CROP_SIZE {
+                    c.clone()
+                } else {
+                    image::imageops::resize(c, CROP_SIZE, CROP_SIZE, FilterType::Triangle)
+                }
+            })
+            .collect();
+        for e in embedder.embed(&resized)? {
+            out.extend(e);
+        }
+    }
+    Ok(out)
+}
+
+/// Scores every probe against every gallery image and computes the row's metrics.
+pub fn score_row(
+    method: &str,
+    gallery: &[f32],
+    gallery_ids: &[String],
+    probes: &[f32],
+    probe_ids: &[String],
+) -> Result<RowMetrics> {
+    let scores = cosine_similarity_matrix(probes, gallery, EMBEDDING_DIM)?;
+    let (genuine, impostor) = all_pairs(&scores, probe_ids, gallery_ids)?;
+    let roc = Roc::from_scores(&genuine, &impostor)?;
+    let stride = roc.len().div_ceil(400).max(1);
+    let points = (0..roc.len())
+        .filter(|i| i % stride == 0 || *i + 1 == roc.len())
+        .map(|i| (roc.far(i), roc.tar(i)))
+        .collect();
+    Ok(RowMetrics {
+        method: method.to_string(),
+        rank1: rank1(&scores, probe_ids, gallery_ids)?,
+        tar_far_1e2: roc.tar_at_far(1e-2)?.step.tar,
+        tar_far_1e3: roc.tar_at_far(1e-3)?.step.tar,
+        auc: roc.auc(),
+        eer: roc.eer().rate,
+        roc: points,
+    })
+}

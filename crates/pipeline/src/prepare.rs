@@ -1,0 +1,101 @@
+//! Stage 1 of every experiment: detect and align each image of a dataset exactly once, into
+//! the crop cache, counting (never dropping silently) the images without a usable face.
+
+use std::path::{Path, PathBuf};
+
+use candle_core::Device;
+use image::RgbImage;
+use rayon::prelude::*;
+use visnir_alignment::{align, load_rgb, Mtcnn, MtcnnConfig, Template};
+use visnir_datasets::{Cached, CropCache};
+
+use crate::error::Result;
+
+/// MTCNN plus the ArcFace template at one crop size, writing through a [`CropCache`].
+pub struct Aligner {
+    mtcnn: Mtcnn,
+    template: Template,
+    cache: CropCache,
+}
+
+/// The outcome of aligning a list of images: a crop or the reason there is none, per input.
+pub struct Aligned {
+    /// One entry per input path, in input order.
+    pub crops: Vec<std::result::Result<RgbImage, String>>,
+}
+
+impl Aligned {
+    /// Inputs without a crop, with the reason.
+    pub fn failures<'a>(&'a self, paths: &'a [PathBuf]) -> Vec<(&'a Path, &'a str)> {
+        paths
+            .iter()
+            .zip(&self.crops)
+            .filter_map(|(p, c)| c.as_ref().err().map(|e| (p.as_path(), e.as_str())))
+            .collect()
+    }
+}
+
+impl Aligner {
+    /// The bundled MTCNN (default thresholds) aligning to `size` x `size` crops cached under
+    /// `cache_root`.
+    pub fn new(cache_root: &Path, size: u32, device: &Device) -> Result<Self> {
+        let config = MtcnnConfig::default();
+        let params = format!(
+            "arcface{size}-mtcnn{}-{}-{}-{}",
+            config.min_face_size, config.thresholds[0], config.thresholds[1], config.thresholds[2]
+        );
+        Ok(Self {
+            mtcnn: Mtcnn::bundled(config, device)?,
+            template: Template::arcface(size),
+            cache: CropCache::new(cache_root, &params),
+        })
+    }
+
+    /// The detector.
+    pub fn mtcnn(&self) -> &Mtcnn {
+        &self.mtcnn
+    }
+
+    /// Aligns the most prominent face (largest box) of one image.
+    pub fn align_image(&self, path: &Path) -> std::result::Result<RgbImage, String> {
+        let image = load_rgb(path).map_err(|e| e.to_string())?;
+        let faces = self.mtcnn.detect(&image).map_err(|e| e.to_string())?;
+        let area = |b: &[f32; 4]| (b[2] - b[0]) * (b[3] - b[1]);
+        let face = faces
+            .iter()
+            .max_by(|a, b| area(&a.bbox).total_cmp(&area(&b.bbox)))
+            .ok_or_else(|| "no face found".to_string())?;
+        align(&image, &face.landmarks, &self.template).map_err(|e| e.to_string())
+    }
+
+    /// Aligns `paths` (relative to `root`) in parallel through the cache, calling `on_image`
+    /// after each.
+    pub fn align_all(
+        &self,
+        root: &Path,
+        paths: &[PathBuf],
+        on_image: &(dyn Fn() + Sync),
+    ) -> Result<Aligned> {
+        let crops = paths
+            .par_iter()
+            .map(|rel| {
+                let result = match self.cache.get(rel)? {
+                    Some(Cached::Crop(c)) => Ok(c),
+                    Some(Cached::NoFace(reason)) => Err(reason),
+                    None => {
+                        let result = self.align_image(&root.join(rel));
+                        let value = match &result {
+                            Ok(c) => Cached::Crop(c.clone()),
+                            Err(e) => Cached::NoFace(e.clone()),
+                        };
+                        self.cache.put(rel, &value)?;
+                        result
+                    }
+                };
+                on_image();
+                Ok(result)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Aligned { crops })
+    }
+}
