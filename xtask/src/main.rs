@@ -3,6 +3,7 @@
 mod bench;
 mod bench_datasets;
 mod import_weights;
+mod reproduce;
 
 use clap::{Parser, Subcommand};
 
@@ -20,12 +21,25 @@ enum Task {
     Bench(bench::BenchArgs),
     /// Convert the upstream weight packages into `data/weights/*.safetensors` (+ PROVENANCE.md).
     ImportWeights(import_weights::ImportArgs),
+    /// Reproduce the paper's Table II (Oulu-CASIA NIR-VIS layout): synthetic data by default.
+    ReproduceTable2(reproduce::ReproduceArgs),
+    /// Reproduce the paper's Table I (WHU VIS-NIR layout): synthetic data by default.
+    ReproduceTable1(reproduce::ReproduceArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     visnir_nn::reuse_freed_buffers();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     match Xtask::parse().task {
         Task::Bench(args) => bench::run(args),
         Task::ImportWeights(args) => import_weights::run(args),
+        Task::ReproduceTable2(args) => reproduce::run(args, visnir_pipeline::PaperTable::Two),
+        Task::ReproduceTable1(args) => reproduce::run(args, visnir_pipeline::PaperTable::One),
     }
 }

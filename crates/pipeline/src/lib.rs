@@ -1,11 +1,25 @@
 //! Experiment recipes of visnir, the stages that `cargo xtask reproduce-table2` and the CLI
-//! run: prepare a dataset (split, detect and align once into a cache), train the translation
-//! models, evaluate VIS-NIR matching through the pretrained embedder, and write the report.
+//! run: prepare a dataset (synthetic or real, split by a protocol, detected and aligned once
+//! into a cache), train the translation models (Basic CycleGAN, Basic + Lpc, FFE + Lpc),
+//! evaluate VIS-NIR matching through the pretrained embedder, and write the report.
 
+mod data;
 mod error;
 mod evaluate;
+mod experiment;
+mod plots;
 mod prepare;
+mod preset;
+mod report;
+mod train;
 
+pub use data::{pair_key, training_pairs, DataLayout};
 pub use error::{io_error, PipelineError, Result};
 pub use evaluate::{embed_crops, score_row, RowMetrics};
+pub use experiment::{
+    methods, report_dir, run, Examples, ExperimentConfig, Outcome, Skipped, ALIGN_SIZE,
+};
 pub use prepare::{Aligned, Aligner};
+pub use preset::{Method, Preset, Settings};
+pub use report::{markdown, paper_rows, title, write as write_report, PaperTable, PAPER_TABLES};
+pub use train::{train, train_config, translate};
