@@ -1,5 +1,6 @@
 //! Workspace-level tests of the `visnir` binary: its JSON contract, exit statuses and messages.
 
+mod dataset;
 mod detect;
 mod embed;
 mod gan;

@@ -3,6 +3,7 @@
 mod bench;
 mod bench_datasets;
 mod import_weights;
+mod regress;
 mod reproduce;
 
 use clap::{Parser, Subcommand};
@@ -25,6 +26,8 @@ enum Task {
     ReproduceTable2(reproduce::ReproduceArgs),
     /// Reproduce the paper's Table I (WHU VIS-NIR layout): synthetic data by default.
     ReproduceTable1(reproduce::ReproduceArgs),
+    /// Tiny deterministic end-to-end run compared with data/reference/regression.json.
+    Regress(regress::RegressArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -41,5 +44,6 @@ fn main() -> anyhow::Result<()> {
         Task::ImportWeights(args) => import_weights::run(args),
         Task::ReproduceTable2(args) => reproduce::run(args, visnir_pipeline::PaperTable::Two),
         Task::ReproduceTable1(args) => reproduce::run(args, visnir_pipeline::PaperTable::One),
+        Task::Regress(args) => regress::run(args),
     }
 }

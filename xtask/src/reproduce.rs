@@ -33,6 +33,15 @@ pub struct ReproduceArgs {
     /// Seed of the synthetic data, the split and training.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Override the preset's epochs at the initial learning rate.
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// Override the preset's epochs of linear decay.
+    #[arg(long)]
+    epochs_decay: Option<usize>,
+    /// Override the preset's learning rate.
+    #[arg(long)]
+    lr: Option<f64>,
 }
 
 /// Runs the experiment behind `table` and prints its table.
@@ -61,11 +70,16 @@ pub fn run(args: ReproduceArgs, table: PaperTable) -> anyhow::Result<()> {
             data.display()
         );
     }
+    let mut settings = args.preset.settings();
+    settings.n_epochs = args.epochs.unwrap_or(settings.n_epochs);
+    settings.n_epochs_decay = args.epochs_decay.unwrap_or(settings.n_epochs_decay);
+    settings.lr = args.lr.unwrap_or(settings.lr);
     let config = ExperimentConfig {
         layout,
         data: args.data,
         protocol: args.protocol,
         preset: args.preset,
+        settings,
         with_official: args.with_official,
         device,
         out: out.clone(),

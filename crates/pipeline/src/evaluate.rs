@@ -27,6 +27,9 @@ pub struct RowMetrics {
     pub auc: f64,
     /// Equal error rate.
     pub eer: f64,
+    /// Mean absolute difference (0..1) between the gallery images as matched (translated or
+    /// not) and their true NIR twins, over the example pairs; `None` when not measured.
+    pub pixel_l1: Option<f64>,
     /// ROC points `(FAR, TAR)`, thinned to at most 400 for plotting.
     pub roc: Vec<(f64, f64)>,
 }
@@ -52,6 +55,21 @@ pub fn embed_crops(embedder: &Embedder, crops: &[RgbImage]) -> Result<Vec<f32>> 
     Ok(out)
 }
 
+/// Mean absolute difference of two equally sized images on a 0..1 scale (`NaN` if the sizes
+/// differ).
+pub fn mean_abs_difference(a: &RgbImage, b: &RgbImage) -> f64 {
+    if a.dimensions() != b.dimensions() {
+        return f64::NAN;
+    }
+    let total: u64 = a
+        .as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(&x, &y)| x.abs_diff(y) as u64)
+        .sum();
+    total as f64 / (255.0 * a.as_raw().len().max(1) as f64)
+}
+
 /// Scores every probe against every gallery image and computes the row's metrics.
 pub fn score_row(
     method: &str,
@@ -75,6 +93,7 @@ pub fn score_row(
         tar_far_1e3: roc.tar_at_far(1e-3)?.step.tar,
         auc: roc.auc(),
         eer: roc.eer().rate,
+        pixel_l1: None,
         roc: points,
     })
 }

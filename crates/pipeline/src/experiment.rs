@@ -15,7 +15,7 @@ use visnir_ffe::Embedder;
 
 use crate::data::{ensure_synthetic, pair_key, protocol, training_pairs, DataLayout};
 use crate::error::{io_error, Result};
-use crate::evaluate::{embed_crops, score_row, RowMetrics};
+use crate::evaluate::{embed_crops, mean_abs_difference, score_row, RowMetrics};
 use crate::prepare::Aligner;
 use crate::preset::{Method, Preset, Settings};
 use crate::train::{train, translate};
@@ -32,8 +32,10 @@ pub struct ExperimentConfig {
     pub data: Option<PathBuf>,
     /// A protocol file to use instead of a seeded split.
     pub protocol: Option<PathBuf>,
-    /// Experiment size.
+    /// Experiment size (its name labels the report).
     pub preset: Preset,
+    /// The numbers the run uses: `preset.settings()` unless overridden.
+    pub settings: Settings,
     /// Add the authors'-code FFE row.
     pub with_official: bool,
     /// Where the models run.
@@ -125,7 +127,7 @@ pub fn methods(with_official: bool) -> Vec<Method> {
 
 /// Runs the experiment.
 pub fn run(config: &ExperimentConfig) -> Result<Outcome> {
-    let settings: Settings = config.preset.settings();
+    let settings: Settings = config.settings;
     let mut seconds = Vec::new();
     let mut clock = Instant::now();
     let mut lap = |name: &str, seconds: &mut Vec<(String, f64)>| {
@@ -156,13 +158,22 @@ pub fn run(config: &ExperimentConfig) -> Result<Outcome> {
 
     let aligner = Aligner::new(&config.out.join("cache"), ALIGN_SIZE, &config.device)?;
     let mut skipped = Skipped::default();
+    let mut no_face_list = Vec::new();
     let b = bar("align");
     let mut align_role = |paths: Vec<PathBuf>, role: &str| -> Result<Vec<Option<RgbImage>>> {
         b.inc_length(paths.len() as u64);
         let aligned = aligner.align_all(&root, &paths, &|| b.inc(1))?;
         let failures = aligned.failures(&paths);
         for (path, why) in &failures {
-            tracing::warn!("{}: {why}; not used", path.display());
+            tracing::debug!("{}: {why}; not used", path.display());
+            no_face_list.push(format!("{role}\t{}\t{why}", path.display()));
+        }
+        if !failures.is_empty() {
+            tracing::warn!(
+                "{role}: {} of {} images without a usable face, not used (listed in no-face.txt)",
+                failures.len(),
+                paths.len()
+            );
         }
         skipped.no_face.insert(role.to_string(), failures.len());
         Ok(aligned.crops.into_iter().map(|c| c.ok()).collect())
@@ -184,6 +195,9 @@ pub fn run(config: &ExperimentConfig) -> Result<Outcome> {
     let gallery_crops = align_role(gallery.iter().map(|e| e.path.clone()).collect(), "gallery")?;
     let probe_crops = align_role(probes.iter().map(|e| e.path.clone()).collect(), "probe")?;
     b.finish_and_clear();
+    let list_file = config.out.join("no-face.txt");
+    std::fs::write(&list_file, no_face_list.join("\n") + "\n")
+        .map_err(|e| io_error(&list_file, e))?;
     lap("align", &mut seconds);
 
     let size = settings.size;
@@ -268,13 +282,18 @@ pub fn run(config: &ExperimentConfig) -> Result<Outcome> {
             fake
         };
         let gallery_embeddings = embed_crops(&embedder, &fake)?;
-        let row = score_row(
+        let mut row = score_row(
             method.label(),
             &gallery_embeddings,
             &gallery_ids,
             &probe_embeddings,
             &probe_ids,
         )?;
+        let l1: Vec<f64> = examples_idx
+            .iter()
+            .map(|&(g, p)| mean_abs_difference(&fake[g], &probe_crops[p]))
+            .collect();
+        row.pixel_l1 = Some(l1.iter().sum::<f64>() / l1.len().max(1) as f64);
         tracing::info!(
             method = method.label(),
             rank1 = row.rank1,

@@ -10,16 +10,18 @@ mod experiment;
 mod plots;
 mod prepare;
 mod preset;
+mod regression;
 mod report;
 mod train;
 
 pub use data::{pair_key, training_pairs, DataLayout};
 pub use error::{io_error, PipelineError, Result};
-pub use evaluate::{embed_crops, score_row, RowMetrics};
+pub use evaluate::{embed_crops, mean_abs_difference, score_row, RowMetrics};
 pub use experiment::{
     methods, report_dir, run, Examples, ExperimentConfig, Outcome, Skipped, ALIGN_SIZE,
 };
 pub use prepare::{Aligned, Aligner};
 pub use preset::{Method, Preset, Settings};
+pub use regression::{compare, comparison_table, Comparison, Reference, ReferenceRow, Tolerances};
 pub use report::{markdown, paper_rows, title, write as write_report, PaperTable, PAPER_TABLES};
 pub use train::{train, train_config, translate};

@@ -137,7 +137,10 @@ pub fn translations(path: &Path, examples: &Examples) -> Result<()> {
     canvas.save(path).map_err(|e| plot_error(path, e))
 }
 
-fn read_log(path: &Path) -> Vec<(f64, f64, f64)> {
+/// `(step, G, D_A + D_B)` per logged step.
+type LossSeries = Vec<(f64, f64, f64)>;
+
+fn read_log(path: &Path) -> LossSeries {
     let Ok(text) = std::fs::read_to_string(path) else {
         return Vec::new();
     };
@@ -167,8 +170,7 @@ fn smooth(values: &[(f64, f64)], window: usize) -> Vec<(f64, f64)> {
 pub fn losses(path: &Path, logs: &[(Method, PathBuf)]) -> Result<()> {
     fonts();
     let fail = |e: &dyn std::fmt::Display| plot_error(path, e);
-    let series: Vec<(Method, Vec<(f64, f64, f64)>)> =
-        logs.iter().map(|(m, p)| (*m, read_log(p))).collect();
+    let series: Vec<(Method, LossSeries)> = logs.iter().map(|(m, p)| (*m, read_log(p))).collect();
     let max_step = series
         .iter()
         .flat_map(|(_, s)| s.iter().map(|v| v.0))

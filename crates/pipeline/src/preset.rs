@@ -99,6 +99,8 @@ pub struct Settings {
     pub n_blocks: usize,
     /// Filters of the discriminator's first layer.
     pub ndf: usize,
+    /// Adam learning rate.
+    pub lr: f64,
     /// Epochs at the initial learning rate.
     pub n_epochs: usize,
     /// Epochs of linear decay.
@@ -120,8 +122,9 @@ impl Preset {
                 ngf: 8,
                 n_blocks: 2,
                 ndf: 8,
-                n_epochs: 1,
-                n_epochs_decay: 0,
+                lr: 2e-4,
+                n_epochs: 2,
+                n_epochs_decay: 2,
                 oulu_split: (4, 6, 1),
                 whu_split: (4, 6, 5),
                 synth: (10, 1, 1),
@@ -131,6 +134,7 @@ impl Preset {
                 ngf: 32,
                 n_blocks: 6,
                 ndf: 32,
+                lr: 2e-4,
                 n_epochs: 1,
                 n_epochs_decay: 0,
                 oulu_split: (20, 20, 1),
@@ -142,6 +146,7 @@ impl Preset {
                 ngf: 64,
                 n_blocks: 6,
                 ndf: 64,
+                lr: 2e-4,
                 n_epochs: 100,
                 n_epochs_decay: 80,
                 oulu_split: (20, 20, 8),

@@ -159,7 +159,7 @@ pub fn json(table: PaperTable, outcome: &Outcome, preset: &str) -> Result<Value>
                 .find(|p| p["method"].as_str() == Some(r.method.as_str()));
             json!({
                 "method": r.method, "rank1": r.rank1, "tar_far_1e2": r.tar_far_1e2,
-                "tar_far_1e3": r.tar_far_1e3, "auc": r.auc, "eer": r.eer,
+                "tar_far_1e3": r.tar_far_1e3, "auc": r.auc, "eer": r.eer, "pixel_l1": r.pixel_l1,
                 "paper_percent": p.cloned(),
             })
         })

@@ -22,7 +22,10 @@ pub fn train_config(method: Method, settings: &Settings, seed: u64) -> Result<Tr
     Ok(TrainConfig {
         model: settings.model(method),
         loss: loss.weights(),
-        adam: AdamConfig::default(),
+        adam: AdamConfig {
+            lr: settings.lr,
+            ..AdamConfig::default()
+        },
         n_epochs: settings.n_epochs,
         n_epochs_decay: settings.n_epochs_decay,
         load_size: settings.size * 286 / 256,

@@ -1,20 +1,9 @@
 //! Oulu-CASIA NIR-VIS: scanning, pairing, protocol splits and protocol files.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use crate::{scratch, touch};
 use visnir_datasets::{DatasetError, Modality, OuluCasia, Protocol, Role, Split, EXPRESSIONS};
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("visnir-datasets-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn touch(path: &Path) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, b"jpeg bytes").unwrap();
-}
 
 /// `subjects` subjects x 6 expressions x `frames` frames, VIS and NIR, Strong and Dark.
 fn build_tree(root: &Path, subjects: usize, frames: usize) {

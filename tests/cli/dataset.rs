@@ -1,0 +1,141 @@
+//! `visnir synth`, `visnir dataset inspect` and `visnir dataset split`.
+
+use crate::{assert_fails, json_output, scratch_dir, visnir};
+
+#[test]
+fn synth_inspect_split_round_trip() {
+    let dir = scratch_dir("dataset");
+    let data = dir.join("oulu");
+    let out = visnir(&[
+        "synth",
+        "--layout",
+        "oulu",
+        "--subjects",
+        "3",
+        "--per-condition",
+        "2",
+        "--seed",
+        "4",
+        "--out",
+        data.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("72 images"));
+
+    std::fs::remove_file(data.join("NI/Strong/P002/Fear/002.jpeg")).unwrap();
+    std::fs::write(
+        data.join("NI/Strong/P003/Anger/001.jpeg"),
+        b"\xff\xd8\xff\xe0 not really",
+    )
+    .unwrap();
+    let report = json_output(&visnir(&[
+        "dataset",
+        "inspect",
+        "--layout",
+        "oulu",
+        data.to_str().unwrap(),
+        "--json",
+    ]));
+    assert_eq!(report["subjects"], 3);
+    assert_eq!(report["images"]["vis"], 36);
+    assert_eq!(report["images"]["nir"], 35);
+    assert_eq!(report["pairs"], 35);
+    let problems = report["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 2, "{problems:#?}");
+    assert!(problems
+        .iter()
+        .any(|p| p["path"] == "VL/Strong/P002/Fear/002.jpeg"));
+    assert!(problems
+        .iter()
+        .any(|p| p["path"] == "NI/Strong/P003/Anger/001.jpeg"
+            && p["problem"].as_str().unwrap().contains("unreadable")));
+
+    let protocol = dir.join("oulu.protocol");
+    let split = |seed: &str| {
+        visnir(&[
+            "dataset",
+            "split",
+            "--layout",
+            "oulu",
+            data.to_str().unwrap(),
+            "--seed",
+            seed,
+            "--train",
+            "1",
+            "--test",
+            "1",
+            "--per-subject",
+            "1",
+            "--out",
+            protocol.to_str().unwrap(),
+        ])
+    };
+    assert!(split("1").status.success());
+    let text = std::fs::read_to_string(&protocol).unwrap();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(
+        lines.len(),
+        2 * 6 * 2,
+        "2 subjects x 6 expressions x VIS+NIR"
+    );
+    assert!(lines.iter().any(|l| l.starts_with("test gallery ")));
+    assert!(lines.iter().any(|l| l.starts_with("train nir ")));
+    assert!(split("1").status.success());
+    assert_eq!(text, std::fs::read_to_string(&protocol).unwrap(), "seeded");
+}
+
+#[test]
+fn bad_dataset_input_exits_2_with_a_reason() {
+    let dir = scratch_dir("dataset-bad");
+    assert_fails(
+        &visnir(&[
+            "dataset",
+            "inspect",
+            "--layout",
+            "whu",
+            dir.join("missing").to_str().unwrap(),
+        ]),
+        2,
+        &["missing"],
+    );
+    std::fs::create_dir_all(dir.join("VL")).unwrap();
+    assert_fails(
+        &visnir(&[
+            "dataset",
+            "inspect",
+            "--layout",
+            "whu",
+            dir.to_str().unwrap(),
+        ]),
+        2,
+        &["WHU", "vis/"],
+    );
+    assert_fails(
+        &visnir(&[
+            "dataset",
+            "split",
+            "--layout",
+            "oulu",
+            dir.to_str().unwrap(),
+            "--out",
+            dir.join("p").to_str().unwrap(),
+        ]),
+        2,
+        &["40 subjects needed"],
+    );
+    assert_fails(
+        &visnir(&[
+            "synth",
+            "--subjects",
+            "0",
+            "--out",
+            dir.join("s").to_str().unwrap(),
+        ]),
+        2,
+        &["--subjects"],
+    );
+}
