@@ -154,9 +154,39 @@ impl CustomOp2 for ConvWeightGrad {
             && self.spec.stride == 1
             && self.spec.pad_before == 0
             && self.spec.pad_after == 0;
-        // A fixed number of contiguous job groups, each summed in order and then added in
-        // group order: the result does not depend on how rayon schedules the work.
+        // Few jobs (batch 1): one accumulator, jobs in order, each product spread over the
+        // pool by gemm (which splits the output, never the sum). Many jobs: a fixed number of
+        // contiguous job groups, each summed in order and then added in group order. Either
+        // way the result does not depend on how rayon schedules the work.
         let jobs = n * tiles;
+        let job_rhs = |job: usize, cols: &mut Vec<f32>| {
+            let (item, t) = (job / tiles, job % tiles);
+            let (p0, p1) = (t * tile, ((t + 1) * tile).min(p));
+            let input = &x[item * cin * h * w..(item + 1) * cin * h * w];
+            if !direct {
+                cols.resize(k * (p1 - p0), 0.0);
+                im2col(input, (cin, h, w), (kh, kw), self.spec, ow, p0, p1, cols);
+            }
+            (item, p0, p1)
+        };
+        if jobs < 8 {
+            let mut acc = vec![0f32; cout * k];
+            let mut cols = Vec::new();
+            for job in 0..jobs {
+                let (item, p0, p1) = job_rhs(job, &mut cols);
+                let width = p1 - p0;
+                let input = &x[item * cin * h * w..(item + 1) * cin * h * w];
+                let rhs = if direct {
+                    MatRef::transposed(&input[p0..], width, k, h * w)
+                } else {
+                    MatRef::transposed(&cols, width, k, width)
+                };
+                let lhs = MatRef::rows(&grad[item * cout * p + p0..], cout, width, p);
+                // SAFETY: `acc` is owned here and is Cout x K.
+                unsafe { sgemm_raw(acc.as_mut_ptr(), k, lhs, rhs, job > 0, true) };
+            }
+            return Ok((CpuStorage::F32(acc), Shape::from((cout, cin, kh, kw))));
+        }
         let groups = jobs.min(8);
         let partials: Vec<Vec<f32>> = (0..groups)
             .into_par_iter()
@@ -164,25 +194,13 @@ impl CustomOp2 for ConvWeightGrad {
                 let mut acc = vec![0f32; cout * k];
                 let mut cols = Vec::new();
                 for job in (group * jobs / groups)..((group + 1) * jobs / groups) {
-                    let (item, t) = (job / tiles, job % tiles);
-                    let (p0, p1) = (t * tile, ((t + 1) * tile).min(p));
+                    let (item, p0, p1) = job_rhs(job, &mut cols);
                     let width = p1 - p0;
                     let input = &x[item * cin * h * w..(item + 1) * cin * h * w];
                     // dW += grad[:, p0..p1] (Cout x width) * cols^T (width x K)
                     let rhs = if direct {
                         MatRef::transposed(&input[p0..], width, k, h * w)
                     } else {
-                        cols.resize(k * width, 0.0);
-                        im2col(
-                            input,
-                            (cin, h, w),
-                            (kh, kw),
-                            self.spec,
-                            ow,
-                            p0,
-                            p1,
-                            &mut cols,
-                        );
                         MatRef::transposed(&cols, width, k, width)
                     };
                     let lhs = MatRef::rows(&grad[item * cout * p + p0..], cout, width, p);
@@ -224,15 +242,27 @@ impl CustomOp2 for DepthwiseGrad {
         let (h, w) = self.input_hw;
         let s = self.spec;
         let pad = s.pad_before as isize;
-        let positions = |oh: usize, ow: usize| {
-            (0..kh * kw * oh * ow).filter_map(move |i| {
-                let (k, o) = (i / (oh * ow), i % (oh * ow));
-                let (ky, kx, oy, ox) = (k / kw, k % kw, o / ow, o % ow);
-                let iy = (oy * s.stride + ky) as isize - pad;
-                let ix = (ox * s.stride + kx) as isize - pad;
-                (iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < w)
-                    .then(|| (k, o, iy as usize * w + ix as usize))
-            })
+        // Calls `f(kernel index, output index, input index)` for every tap that lands inside
+        // the input, row by row so the inner loop is a plain strided run.
+        let for_each_tap = |oh: usize, ow: usize, f: &mut dyn FnMut(usize, usize, usize)| {
+            for ky in 0..kh {
+                for kx in 0..kw {
+                    let ki = ky * kw + kx;
+                    for oy in 0..oh {
+                        let iy = (oy * s.stride + ky) as isize - pad;
+                        if iy < 0 || iy as usize >= h {
+                            continue;
+                        }
+                        let row = iy as usize * w;
+                        for ox in 0..ow {
+                            let ix = (ox * s.stride + kx) as isize - pad;
+                            if ix >= 0 && (ix as usize) < w {
+                                f(ki, oy * ow + ox, row + ix as usize);
+                            }
+                        }
+                    }
+                }
+            }
         };
         if self.wrt_input {
             let (grad, weight) = (
@@ -246,9 +276,7 @@ impl CustomOp2 for DepthwiseGrad {
                 .for_each(|(plane, dx)| {
                     let g = &grad[plane * oh * ow..(plane + 1) * oh * ow];
                     let k = &weight[(plane % c) * kh * kw..][..kh * kw];
-                    for (ki, o, i) in positions(oh, ow) {
-                        dx[i] += k[ki] * g[o];
-                    }
+                    for_each_tap(oh, ow, &mut |ki, o, i| dx[i] += k[ki] * g[o]);
                 });
             Ok((CpuStorage::F32(out), Shape::from((n, c, h, w))))
         } else {
@@ -265,9 +293,7 @@ impl CustomOp2 for DepthwiseGrad {
                         let plane = item * c + ch;
                         let g = &grad[plane * oh * ow..(plane + 1) * oh * ow];
                         let input = &x[plane * h * w..(plane + 1) * h * w];
-                        for (ki, o, i) in positions(oh, ow) {
-                            dk[ki] += input[i] * g[o];
-                        }
+                        for_each_tap(oh, ow, &mut |ki, o, i| dk[ki] += input[i] * g[o]);
                     }
                 });
             Ok((CpuStorage::F32(out), Shape::from((c, 1, kh, kw))))

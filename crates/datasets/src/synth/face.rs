@@ -104,7 +104,7 @@ impl<'a> Face<'a> {
     }
 
     /// The material at canonical `(u, v)`; `background` gives the backdrop there.
-    pub fn material(&self, u: f32, v: f32, background: Material) -> Material {
+    pub fn material(&self, u: f32, v: f32, background: &dyn Fn() -> Material) -> Material {
         let id = self.id;
         let r2 = self.head_r2(u, v);
         let style = id.hair.2;
@@ -147,7 +147,7 @@ impl<'a> Face<'a> {
                 shaded: true,
             };
         }
-        background
+        background()
     }
 
     /// Hair with strands running mostly downwards.

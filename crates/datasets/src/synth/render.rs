@@ -39,6 +39,10 @@ impl View<'_> {
         let (mut u, mut v) = (x / cy, y / cp);
         for it in 0..5 {
             let z = self.face.height(u, v);
+            if it == 0 && z == 0.0 {
+                // Flat there: (u, v) is already the fixed point.
+                break;
+            }
             let (un, vn) = ((x - z * sy) / cy, (y + z * sp) / cp);
             let damp = if it == 0 { 1.0 } else { 0.6 };
             u += damp * (un - u);
@@ -82,7 +86,7 @@ impl View<'_> {
 
     fn shade(&self, px: f32, py: f32, sensor: Sensor) -> Sample {
         let (u, v) = self.canonical(px, py);
-        let m = self.face.material(u, v, self.background(px, py));
+        let m = self.face.material(u, v, &|| self.background(px, py));
         let n = if m.shaded {
             self.normal(u, v)
         } else {
