@@ -139,3 +139,80 @@ fn bad_dataset_input_exits_2_with_a_reason() {
         &["--subjects"],
     );
 }
+
+#[test]
+fn evaluate_scores_a_generator_on_the_test_split() {
+    let dir = scratch_dir("evaluate");
+    let data = dir.join("oulu");
+    let out = visnir(&[
+        "synth",
+        "--subjects",
+        "3",
+        "--per-condition",
+        "1",
+        "--seed",
+        "2",
+        "--out",
+        data.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let protocol = dir.join("protocol.txt");
+    let split = visnir(&[
+        "dataset",
+        "split",
+        "--layout",
+        "oulu",
+        data.to_str().unwrap(),
+        "--train",
+        "1",
+        "--test",
+        "2",
+        "--per-subject",
+        "1",
+        "--out",
+        protocol.to_str().unwrap(),
+    ]);
+    assert!(
+        split.status.success(),
+        "{}",
+        String::from_utf8_lossy(&split.stderr)
+    );
+    let generator = crate::fixture("parity/cyclegan_tiny_G.safetensors");
+    let evaluate = |checkpoint: &str| {
+        visnir(&[
+            "evaluate",
+            "--checkpoint",
+            checkpoint,
+            "--data",
+            data.to_str().unwrap(),
+            "--protocol",
+            protocol.to_str().unwrap(),
+            "--size",
+            "32",
+            "--cache",
+            dir.join("cache").to_str().unwrap(),
+            "--json",
+        ])
+    };
+    let report = json_output(&evaluate(generator.to_str().unwrap()));
+    let rows = report["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["method"], "No translation");
+    assert!(rows[1]["method"]
+        .as_str()
+        .unwrap()
+        .starts_with("Translated"));
+    for row in rows {
+        let rank1 = row["rank1"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&rank1), "{row}");
+    }
+    assert_fails(
+        &evaluate(dir.join("missing.pth").to_str().unwrap()),
+        2,
+        &["missing.pth"],
+    );
+}

@@ -32,6 +32,8 @@ enum Command {
     Translate(commands::gan::TranslateArgs),
     /// Train a CycleGAN / FFE-CycleGAN on a directory of A/ and B/ images.
     Train(commands::gan::TrainArgs),
+    /// Score a trained VIS -> NIR generator on a dataset's test split (with and without translation).
+    Evaluate(commands::evaluate::EvaluateArgs),
     /// Inspect a dataset tree (Oulu-CASIA, WHU, CASIA 2.0) or write a protocol split.
     #[command(subcommand)]
     Dataset(commands::dataset::DatasetCommand),
@@ -56,6 +58,7 @@ fn main() -> ExitCode {
         Command::Embed(args) => commands::embed::run(args),
         Command::Translate(args) => commands::gan::run_translate(args),
         Command::Train(args) => commands::gan::run_train(args),
+        Command::Evaluate(args) => commands::evaluate::run(args),
         Command::Dataset(command) => commands::dataset::run(command),
         Command::Synth(args) => commands::dataset::run_synth(args),
     };

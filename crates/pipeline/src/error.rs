@@ -14,6 +14,9 @@ pub enum PipelineError {
     /// The embedder failed to load or run.
     #[error(transparent)]
     Embedding(#[from] visnir_ffe::FfeError),
+    /// A generator checkpoint could not be loaded.
+    #[error(transparent)]
+    Load(#[from] visnir_gan::LoadError),
     /// Training stopped.
     #[error(transparent)]
     Training(#[from] visnir_gan::TrainError),

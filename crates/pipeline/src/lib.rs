@@ -3,6 +3,7 @@
 //! into a cache), train the translation models (Basic CycleGAN, Basic + Lpc, FFE + Lpc),
 //! evaluate VIS-NIR matching through the pretrained embedder, and write the report.
 
+mod checkpoint_eval;
 mod data;
 mod error;
 mod evaluate;
@@ -14,6 +15,7 @@ mod regression;
 mod report;
 mod train;
 
+pub use checkpoint_eval::{evaluate_checkpoint, CheckpointEval, CheckpointReport};
 pub use data::{pair_key, training_pairs, DataLayout};
 pub use error::{io_error, PipelineError, Result};
 pub use evaluate::{embed_crops, mean_abs_difference, score_row, RowMetrics};
@@ -24,4 +26,4 @@ pub use prepare::{Aligned, Aligner};
 pub use preset::{Method, Preset, Settings};
 pub use regression::{compare, comparison_table, Comparison, Reference, ReferenceRow, Tolerances};
 pub use report::{markdown, paper_rows, title, write as write_report, PaperTable, PAPER_TABLES};
-pub use train::{train, train_config, translate};
+pub use train::{train, train_config, translate, translate_with};

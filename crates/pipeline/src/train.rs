@@ -6,7 +6,7 @@ use std::path::Path;
 use candle_core::{Device, Module, Tensor};
 use image::RgbImage;
 use indicatif::ProgressBar;
-use visnir_gan::{to_image, to_tensor, AdamConfig, TrainConfig, Trainer};
+use visnir_gan::{to_image, to_tensor, AdamConfig, Generator, TrainConfig, Trainer};
 
 use crate::error::{PipelineError, Result};
 use crate::preset::{Method, Settings};
@@ -76,7 +76,15 @@ pub fn train(
 
 /// Translates `images` (VIS crops) to fake NIR with the trained VIS -> NIR generator.
 pub fn translate(trainer: &Trainer, images: &[RgbImage], device: &Device) -> Result<Vec<RgbImage>> {
-    let generator = &trainer.model().g_a;
+    translate_with(&trainer.model().g_a, images, device)
+}
+
+/// Translates `images` with any generator, in batches.
+pub fn translate_with(
+    generator: &Generator,
+    images: &[RgbImage],
+    device: &Device,
+) -> Result<Vec<RgbImage>> {
     let mut out = Vec::with_capacity(images.len());
     for chunk in images.chunks(BATCH) {
         let batch = chunk

@@ -1,0 +1,119 @@
+//! `visnir evaluate`: how much a trained VIS -> NIR generator helps VIS-NIR matching on a
+//! dataset's test split (Rank-1, TAR@FAR, with and without translation).
+
+use std::path::PathBuf;
+
+use clap::Args;
+use visnir_pipeline::{evaluate_checkpoint, CheckpointEval, DataLayout, Preset};
+
+use crate::commands::gan::Arch;
+use crate::exit::{CliError, InputContext};
+
+/// Arguments of `visnir evaluate`.
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// The generator: a visnir checkpoint, a safetensors generator or an official `.pth`.
+    #[arg(long)]
+    checkpoint: PathBuf,
+    /// Generator architecture.
+    #[arg(long, value_enum, default_value = "resnet")]
+    arch: Arch,
+    /// Dataset layout: oulu or whu.
+    #[arg(long, default_value = "oulu")]
+    layout: String,
+    /// Dataset root.
+    #[arg(long)]
+    data: PathBuf,
+    /// Protocol file (`split role subject path`); otherwise a seeded split.
+    #[arg(long)]
+    protocol: Option<PathBuf>,
+    /// Split sizes of the seeded split: those of the `paper` or `quick` preset.
+    #[arg(long, default_value = "paper")]
+    split: Preset,
+    /// Seed of the split.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Side of the crops the generator was trained on.
+    #[arg(long, default_value_t = 256)]
+    size: u32,
+    /// Cache of aligned crops (reused across runs).
+    #[arg(long, default_value = "visnir-cache")]
+    cache: PathBuf,
+    /// Compute device: cpu, cuda[:N] or metal[:N].
+    #[arg(long, default_value = "cpu")]
+    device: String,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `visnir evaluate`.
+pub fn run(args: EvaluateArgs) -> Result<(), CliError> {
+    let device = args
+        .device
+        .parse::<visnir_nn::DeviceChoice>()
+        .input()?
+        .device()
+        .input()?;
+    let layout = match args.layout.as_str() {
+        "oulu" => DataLayout::Oulu,
+        "whu" => DataLayout::Whu,
+        other => {
+            return Err(CliError::Input(anyhow::anyhow!(
+                "--layout {other}: expected oulu or whu"
+            )))
+        }
+    };
+    if !args.checkpoint.is_file() {
+        return Err(CliError::Input(anyhow::anyhow!(
+            "--checkpoint {}: no such file",
+            args.checkpoint.display()
+        )));
+    }
+    let config = CheckpointEval {
+        layout,
+        data: args.data,
+        protocol: args.protocol,
+        split: args.split.settings(),
+        seed: args.seed,
+        checkpoint: args.checkpoint,
+        ffe: args.arch == Arch::Ffe,
+        size: args.size,
+        device,
+        cache: args.cache,
+    };
+    let report = evaluate_checkpoint(&config).input()?;
+    if args.json {
+        let rows: Vec<serde_json::Value> = report
+            .rows
+            .iter()
+            .map(|r| {
+                serde_json::json!({"method": r.method, "rank1": r.rank1, "tar_far_1e2": r.tar_far_1e2,
+                    "tar_far_1e3": r.tar_far_1e3, "auc": r.auc, "eer": r.eer})
+            })
+            .collect();
+        let json = serde_json::json!({"rows": rows, "no_face": report.no_face});
+        println!("{}", serde_json::to_string_pretty(&json)?);
+    } else {
+        println!("| Method | Rank-1 | TAR@FAR=1% | TAR@FAR=0.1% | AUC | EER |");
+        println!("|---|---|---|---|---|---|");
+        for r in &report.rows {
+            println!(
+                "| {} | {:.1} | {:.1} | {:.1} | {:.3} | {:.3} |",
+                r.method,
+                100.0 * r.rank1,
+                100.0 * r.tar_far_1e2,
+                100.0 * r.tar_far_1e3,
+                r.auc,
+                r.eer
+            );
+        }
+        if report.no_face > 0 {
+            eprintln!(
+                "{} test images without a usable face were not used",
+                report.no_face
+            );
+        }
+    }
+    Ok(())
+}
