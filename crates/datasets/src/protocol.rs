@@ -182,6 +182,39 @@ impl Protocol {
     }
 }
 
+/// Shuffles `subjects` with `rng` and assigns the first `n_train` to training and the next
+/// `n_test` to testing; an error names the layout when there are too few.
+pub(crate) fn draw_subjects<'a>(
+    mut subjects: Vec<&'a str>,
+    (n_train, n_test): (usize, usize),
+    layout: &'static str,
+    rng: &mut ChaCha8Rng,
+) -> Result<Vec<(Split, &'a str)>> {
+    if subjects.len() < n_train + n_test {
+        return Err(DatasetError::TooFewSubjects {
+            layout,
+            needed: n_train + n_test,
+            found: subjects.len(),
+        });
+    }
+    subjects.shuffle(rng);
+    Ok(subjects
+        .into_iter()
+        .take(n_train + n_test)
+        .enumerate()
+        .map(|(k, s)| {
+            (
+                if k < n_train {
+                    Split::Train
+                } else {
+                    Split::Test
+                },
+                s,
+            )
+        })
+        .collect())
+}
+
 impl OuluCasia {
     /// The usual Oulu-CASIA NIR-VIS protocol (Shao & Fu; the paper's section IV): Strong
     /// illumination, `n_train` / `n_test` subjects drawn by `seed`, `frames` random frames per
@@ -209,23 +242,11 @@ impl OuluCasia {
             expressions.len() == crate::oulu::EXPRESSIONS.len()
                 && expressions.values().all(|v| v.len() >= frames)
         });
-        let mut subjects: Vec<&str> = by_subject.keys().copied().collect();
-        if subjects.len() < n_train + n_test {
-            return Err(DatasetError::TooFewSubjects {
-                layout: "Oulu-CASIA",
-                needed: n_train + n_test,
-                found: subjects.len(),
-            });
-        }
+        let subjects: Vec<&str> = by_subject.keys().copied().collect();
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        subjects.shuffle(&mut rng);
+        let drawn = draw_subjects(subjects, (n_train, n_test), "Oulu-CASIA", &mut rng)?;
         let mut entries = Vec::new();
-        for (k, subject) in subjects.iter().take(n_train + n_test).enumerate() {
-            let split = if k < n_train {
-                Split::Train
-            } else {
-                Split::Test
-            };
+        for (split, subject) in drawn {
             for indices in by_subject[subject].values() {
                 let mut chosen = indices.clone();
                 chosen.shuffle(&mut rng);

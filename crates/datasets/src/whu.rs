@@ -10,7 +10,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::{DatasetError, Result};
-use crate::protocol::{Protocol, ProtocolEntry, Split};
+use crate::protocol::{draw_subjects, Protocol, ProtocolEntry};
 use crate::record::{ImageRecord, Modality};
 use crate::scan::{dir_entries, is_image, pair_by_key};
 
@@ -136,23 +136,11 @@ impl Whu {
         }
         by_subject
             .retain(|_, tags| tags.values().map(Vec::len).sum::<usize>() >= pairs_per_subject);
-        let mut subjects: Vec<&str> = by_subject.keys().copied().collect();
-        if subjects.len() < n_train + n_test {
-            return Err(DatasetError::TooFewSubjects {
-                layout: "WHU VIS-NIR",
-                needed: n_train + n_test,
-                found: subjects.len(),
-            });
-        }
+        let subjects: Vec<&str> = by_subject.keys().copied().collect();
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        subjects.shuffle(&mut rng);
+        let drawn = draw_subjects(subjects, (n_train, n_test), "WHU VIS-NIR", &mut rng)?;
         let mut entries = Vec::new();
-        for (k, subject) in subjects.iter().take(n_train + n_test).enumerate() {
-            let split = if k < n_train {
-                Split::Train
-            } else {
-                Split::Test
-            };
+        for (split, subject) in drawn {
             let mut queues: Vec<Vec<usize>> = by_subject[subject]
                 .values()
                 .map(|v| {

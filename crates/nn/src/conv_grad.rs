@@ -159,31 +159,28 @@ impl CustomOp2 for ConvWeightGrad {
         // contiguous job groups, each summed in order and then added in group order. Either
         // way the result does not depend on how rayon schedules the work.
         let jobs = n * tiles;
-        let job_rhs = |job: usize, cols: &mut Vec<f32>| {
+        // dW (+)= grad[:, p0..p1] (Cout x width) * cols^T (width x K) for one job.
+        let add_job = |job: usize, acc: &mut [f32], cols: &mut Vec<f32>, parallel: bool| {
             let (item, t) = (job / tiles, job % tiles);
             let (p0, p1) = (t * tile, ((t + 1) * tile).min(p));
+            let width = p1 - p0;
             let input = &x[item * cin * h * w..(item + 1) * cin * h * w];
-            if !direct {
-                cols.resize(k * (p1 - p0), 0.0);
+            let rhs = if direct {
+                MatRef::transposed(&input[p0..], width, k, h * w)
+            } else {
+                cols.resize(k * width, 0.0);
                 im2col(input, (cin, h, w), (kh, kw), self.spec, ow, p0, p1, cols);
-            }
-            (item, p0, p1)
+                MatRef::transposed(cols, width, k, width)
+            };
+            let lhs = MatRef::rows(&grad[item * cout * p + p0..], cout, width, p);
+            // SAFETY: `acc` is a Cout x K buffer owned by the caller for this call.
+            unsafe { sgemm_raw(acc.as_mut_ptr(), k, lhs, rhs, true, parallel) };
         };
         if jobs < 8 {
             let mut acc = vec![0f32; cout * k];
             let mut cols = Vec::new();
             for job in 0..jobs {
-                let (item, p0, p1) = job_rhs(job, &mut cols);
-                let width = p1 - p0;
-                let input = &x[item * cin * h * w..(item + 1) * cin * h * w];
-                let rhs = if direct {
-                    MatRef::transposed(&input[p0..], width, k, h * w)
-                } else {
-                    MatRef::transposed(&cols, width, k, width)
-                };
-                let lhs = MatRef::rows(&grad[item * cout * p + p0..], cout, width, p);
-                // SAFETY: `acc` is owned here and is Cout x K.
-                unsafe { sgemm_raw(acc.as_mut_ptr(), k, lhs, rhs, job > 0, true) };
+                add_job(job, &mut acc, &mut cols, true);
             }
             return Ok((CpuStorage::F32(acc), Shape::from((cout, cin, kh, kw))));
         }
@@ -194,18 +191,7 @@ impl CustomOp2 for ConvWeightGrad {
                 let mut acc = vec![0f32; cout * k];
                 let mut cols = Vec::new();
                 for job in (group * jobs / groups)..((group + 1) * jobs / groups) {
-                    let (item, p0, p1) = job_rhs(job, &mut cols);
-                    let width = p1 - p0;
-                    let input = &x[item * cin * h * w..(item + 1) * cin * h * w];
-                    // dW += grad[:, p0..p1] (Cout x width) * cols^T (width x K)
-                    let rhs = if direct {
-                        MatRef::transposed(&input[p0..], width, k, h * w)
-                    } else {
-                        MatRef::transposed(&cols, width, k, width)
-                    };
-                    let lhs = MatRef::rows(&grad[item * cout * p + p0..], cout, width, p);
-                    // SAFETY: `acc` is this group's own Cout x K buffer.
-                    unsafe { sgemm_raw(acc.as_mut_ptr(), k, lhs, rhs, true, false) };
+                    add_job(job, &mut acc, &mut cols, false);
                 }
                 acc
             })
