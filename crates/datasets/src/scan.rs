@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use crate::error::{DatasetError, Result};
 use crate::record::{ImageRecord, Modality};
 
-/// The entries of a directory as `(name, path)`, sorted by name; a missing or unreadable
-/// directory is an error naming it.
+/// The entries of a directory as `(name, path)`, sorted by name, without hidden entries
+/// (`.DS_Store`, visnir's own `.visnir-synth` stamp); a missing or unreadable directory is an
+/// error naming it.
 pub fn dir_entries(path: &Path) -> Result<Vec<(String, PathBuf)>> {
     let entries = std::fs::read_dir(path).map_err(|e| DatasetError::Io {
         path: path.to_path_buf(),
@@ -16,6 +17,7 @@ pub fn dir_entries(path: &Path) -> Result<Vec<(String, PathBuf)>> {
     let mut out: Vec<(String, PathBuf)> = entries
         .filter_map(|e| e.ok())
         .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+        .filter(|(name, _)| !name.starts_with('.'))
         .collect();
     out.sort();
     Ok(out)

@@ -30,6 +30,8 @@ fn scans_pairs_by_stem_and_reports_problems() {
     touch(&root.join("S001/vis/photo.jpg"));
     touch(&root.join("S001/nir/notes.txt"));
     touch(&root.join("S003/depth/frontal_01.jpg"));
+    touch(&root.join(".DS_Store"));
+    touch(&root.join("S001/vis/.hidden.jpg"));
     let data = Whu::scan(&root).unwrap();
     let (pairs, unpaired) = data.pairs();
     assert_eq!(
@@ -50,6 +52,12 @@ fn scans_pairs_by_stem_and_reports_problems() {
         .iter()
         .any(|p| p.starts_with("S001/vis/photo.jpg") && p.contains("pose tag")));
     assert!(problems.iter().any(|p| p.starts_with("S003/depth")));
+    assert!(
+        !problems
+            .iter()
+            .any(|p| p.contains(".DS_Store") || p.contains(".hidden")),
+        "hidden files are ignored: {problems:?}"
+    );
     for (v, n) in &pairs {
         assert_eq!(v.subject, n.subject);
         assert_eq!(v.condition, n.condition);
