@@ -220,8 +220,12 @@ pub fn render_pair(id: &Identity, scene: &Scene, width: u32, height: u32) -> (Rg
     let (_, sigma_noise, sigma_blur) = scene.nir_optics;
     blur(&mut nir, w, h, sigma_blur);
     let mut sorted: Vec<f32> = nir.iter().map(|s| s[0]).collect();
-    let k = (sorted.len() as f32 * 0.99) as usize;
-    let (_, p99, _) = sorted.select_nth_unstable_by(k.min(w * h - 1), f32::total_cmp);
+    let k = ((sorted.len() as f32 * 0.99) as usize).min(sorted.len().saturating_sub(1));
+    let p99 = if sorted.is_empty() {
+        1.0
+    } else {
+        *sorted.select_nth_unstable_by(k, f32::total_cmp).1
+    };
     let gain = 0.92 / p99.max(1e-3);
     let nir_image = GrayImage::from_fn(width, height, |x, y| {
         let g = nir[y as usize * w + x as usize][0] * gain;

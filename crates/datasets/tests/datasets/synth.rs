@@ -93,9 +93,18 @@ fn subjects_differ_and_twins_share_geometry() {
     let (vis, nir) = visnir_datasets::synth::render_pair(&a, &scene, 160, 120);
     assert_eq!((vis.width(), nir.width()), (160, 160));
     let mean = |v: &[u8]| v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64;
-    let centre_nir = mean(&nir.as_raw()[120 * 60 / 2..120 * 60 / 2 + 160]);
+    // The face sits at the image centre (row 0.45 h); the corners are backdrop.
+    let row = 54 * 160;
+    let centre_nir = mean(&nir.as_raw()[row + 60..row + 100]);
+    let corner_nir = mean(&nir.as_raw()[..20]);
     assert!(
-        centre_nir > 60.0,
-        "the frontal illuminator lights the face: {centre_nir}"
+        centre_nir > 80.0 && centre_nir > corner_nir + 40.0,
+        "the frontal illuminator lights the face ({centre_nir}) more than the backdrop ({corner_nir})"
+    );
+    let (vis, nir) = visnir_datasets::synth::render_pair(&a, &scene, 0, 0);
+    assert_eq!(
+        (vis.width(), nir.height()),
+        (0, 0),
+        "an empty image, not a panic"
     );
 }
