@@ -12,6 +12,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::error::{DatasetError, Result};
 use crate::oulu::OuluCasia;
+use crate::record::ImageRecord;
 
 /// Training or testing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -182,6 +183,24 @@ impl Protocol {
     }
 }
 
+/// Indices of `pairs` grouped by subject, then condition (expression or pose tag), keeping
+/// the pairs whose VIS record passes `keep`.
+pub(crate) fn pair_indices_by_subject(
+    pairs: &[(ImageRecord, ImageRecord)],
+    keep: impl Fn(&ImageRecord) -> bool,
+) -> BTreeMap<&str, BTreeMap<&str, Vec<usize>>> {
+    let mut by_subject: BTreeMap<&str, BTreeMap<&str, Vec<usize>>> = BTreeMap::new();
+    for (i, (vis, _)) in pairs.iter().enumerate().filter(|(_, (vis, _))| keep(vis)) {
+        by_subject
+            .entry(&vis.subject)
+            .or_default()
+            .entry(&vis.condition)
+            .or_default()
+            .push(i);
+    }
+    by_subject
+}
+
 /// Shuffles `subjects` with `rng` and assigns the first `n_train` to training and the next
 /// `n_test` to testing; an error names the layout when there are too few.
 pub(crate) fn draw_subjects<'a>(
@@ -227,17 +246,8 @@ impl OuluCasia {
         seed: u64,
     ) -> Result<Protocol> {
         let (pairs, _) = self.pairs();
-        let mut by_subject: BTreeMap<&str, BTreeMap<&str, Vec<usize>>> = BTreeMap::new();
-        for (i, (vis, _)) in pairs.iter().enumerate() {
-            if vis.illumination.as_deref() == Some("Strong") {
-                by_subject
-                    .entry(&vis.subject)
-                    .or_default()
-                    .entry(&vis.condition)
-                    .or_default()
-                    .push(i);
-            }
-        }
+        let mut by_subject =
+            pair_indices_by_subject(&pairs, |vis| vis.illumination.as_deref() == Some("Strong"));
         by_subject.retain(|_, expressions| {
             expressions.len() == crate::oulu::EXPRESSIONS.len()
                 && expressions.values().all(|v| v.len() >= frames)

@@ -2,7 +2,6 @@
 //! paired by file stem, the pose tag being the part of the stem before the last `_` (e.g.
 //! `frontal_03`, `left_01`, `tiltup_02`).
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use rand::seq::SliceRandom;
@@ -10,7 +9,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::{DatasetError, Result};
-use crate::protocol::{draw_subjects, Protocol, ProtocolEntry};
+use crate::protocol::{draw_subjects, pair_indices_by_subject, Protocol, ProtocolEntry};
 use crate::record::{ImageRecord, Modality};
 use crate::scan::{dir_entries, is_image, pair_by_key};
 
@@ -125,15 +124,7 @@ impl Whu {
         seed: u64,
     ) -> Result<Protocol> {
         let (pairs, _) = self.pairs();
-        let mut by_subject: BTreeMap<&str, BTreeMap<&str, Vec<usize>>> = BTreeMap::new();
-        for (i, (vis, _)) in pairs.iter().enumerate() {
-            by_subject
-                .entry(&vis.subject)
-                .or_default()
-                .entry(&vis.condition)
-                .or_default()
-                .push(i);
-        }
+        let mut by_subject = pair_indices_by_subject(&pairs, |_| true);
         by_subject
             .retain(|_, tags| tags.values().map(Vec::len).sum::<usize>() >= pairs_per_subject);
         let subjects: Vec<&str> = by_subject.keys().copied().collect();

@@ -5,7 +5,6 @@
 use std::path::{Path, PathBuf};
 
 use candle_core::Device;
-use image::imageops::FilterType;
 use image::RgbImage;
 use visnir_datasets::{ProtocolEntry, Role, Split};
 use visnir_ffe::Embedder;
@@ -15,7 +14,7 @@ use crate::data::{protocol, DataLayout};
 use crate::error::{PipelineError, Result};
 use crate::evaluate::{embed_crops, score_row, RowMetrics};
 use crate::experiment::ALIGN_SIZE;
-use crate::prepare::Aligner;
+use crate::prepare::{square_crop, Aligner};
 use crate::preset::Settings;
 
 /// What to evaluate.
@@ -66,12 +65,7 @@ fn crops_of(
     for (entry, crop) in entries.iter().zip(aligned.crops) {
         match crop {
             Ok(c) => {
-                crops.push(image::imageops::resize(
-                    &c,
-                    size,
-                    size,
-                    FilterType::Triangle,
-                ));
+                crops.push(square_crop(&c, size));
                 ids.push(entry.subject.clone());
             }
             Err(why) => {

@@ -1,13 +1,13 @@
 //! Stage 3: embed gallery and probes with the pretrained MobileFaceNet, score all pairs by
 //! cosine similarity, and compute the table's metrics (Rank-1, TAR@FAR step convention).
 
-use image::imageops::FilterType;
 use image::RgbImage;
 use serde::Serialize;
 use visnir_ffe::{Embedder, CROP_SIZE, EMBEDDING_DIM};
 use visnir_metrics::{all_pairs, cosine_similarity_matrix, rank1, Roc};
 
 use crate::error::Result;
+use crate::prepare::square_crop;
 
 /// Faces embedded per batch.
 const BATCH: usize = 64;
@@ -38,16 +38,7 @@ pub struct RowMetrics {
 pub fn embed_crops(embedder: &Embedder, crops: &[RgbImage]) -> Result<Vec<f32>> {
     let mut out = Vec::with_capacity(crops.len() * EMBEDDING_DIM);
     for chunk in crops.chunks(BATCH) {
-        let resized: Vec<RgbImage> = chunk
-            .iter()
-            .map(|c| {
-                if c.width() == CROP_SIZE && c.height() == CROP_SIZE {
-                    c.clone()
-                } else {
-                    image::imageops::resize(c, CROP_SIZE, CROP_SIZE, FilterType::Triangle)
-                }
-            })
-            .collect();
+        let resized: Vec<RgbImage> = chunk.iter().map(|c| square_crop(c, CROP_SIZE)).collect();
         for e in embedder.embed(&resized)? {
             out.extend(e);
         }

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use candle_core::Device;
-use image::imageops::FilterType;
 use image::RgbImage;
 use indicatif::{ProgressBar, ProgressStyle};
 use visnir_datasets::{Role, Split};
@@ -16,7 +15,7 @@ use visnir_ffe::Embedder;
 use crate::data::{ensure_synthetic, pair_key, protocol, training_pairs, DataLayout};
 use crate::error::{io_error, Result};
 use crate::evaluate::{embed_crops, mean_abs_difference, score_row, RowMetrics};
-use crate::prepare::Aligner;
+use crate::prepare::{square_crop, Aligner};
 use crate::preset::{Method, Preset, Settings};
 use crate::train::{train, translate};
 
@@ -99,16 +98,7 @@ fn bar(what: &str) -> ProgressBar {
 }
 
 fn resize_all(crops: &[RgbImage], size: u32) -> Vec<RgbImage> {
-    crops
-        .iter()
-        .map(|c| {
-            if c.width() == size {
-                c.clone()
-            } else {
-                image::imageops::resize(c, size, size, FilterType::Triangle)
-            }
-        })
-        .collect()
+    crops.iter().map(|c| square_crop(c, size)).collect()
 }
 
 /// The methods of the table in row order.

@@ -11,6 +11,15 @@ use visnir_datasets::{Cached, CropCache};
 
 use crate::error::Result;
 
+/// An aligned crop at `size` x `size` (bilinear-filtered resize; a copy when it already is).
+pub fn square_crop(crop: &RgbImage, size: u32) -> RgbImage {
+    if crop.dimensions() == (size, size) {
+        crop.clone()
+    } else {
+        image::imageops::resize(crop, size, size, image::imageops::FilterType::Triangle)
+    }
+}
+
 /// MTCNN plus the ArcFace template at one crop size, writing through a [`CropCache`].
 pub struct Aligner {
     mtcnn: Mtcnn,

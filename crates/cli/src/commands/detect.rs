@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use serde_json::{json, Value};
 use visnir_alignment::{align, load_rgb, Face, Mtcnn, MtcnnConfig, Template};
-use visnir_nn::{DeviceChoice, WeightsSource};
+use visnir_nn::WeightsSource;
 
 use crate::commands::images::for_each_image;
 use crate::exit::{CliError, InputContext};
@@ -62,11 +62,7 @@ impl DetectorArgs {
 
     /// The compute device named by `--device`.
     pub fn device(&self) -> Result<candle_core::Device, CliError> {
-        self.device
-            .parse::<DeviceChoice>()
-            .input()?
-            .device()
-            .input()
+        crate::commands::parse_device(&self.device)
     }
 }
 

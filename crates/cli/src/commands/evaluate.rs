@@ -49,12 +49,7 @@ pub struct EvaluateArgs {
 
 /// Runs `visnir evaluate`.
 pub fn run(args: EvaluateArgs) -> Result<(), CliError> {
-    let device = args
-        .device
-        .parse::<visnir_nn::DeviceChoice>()
-        .input()?
-        .device()
-        .input()?;
+    let device = crate::commands::parse_device(&args.device)?;
     let layout = match args.layout.as_str() {
         "oulu" => DataLayout::Oulu,
         "whu" => DataLayout::Whu,

@@ -251,12 +251,7 @@ fn read_pairs(root: &Path, paired: bool) -> Result<Vec<(RgbImage, RgbImage)>, Cl
 
 /// Runs `visnir train`.
 pub fn run_train(args: TrainArgs) -> Result<(), CliError> {
-    let device = args
-        .device
-        .parse::<visnir_nn::DeviceChoice>()
-        .input()?
-        .device()
-        .input()?;
+    let device = crate::commands::parse_device(&args.device)?;
     let pairs = read_pairs(&args.data, !args.unpaired)?;
     let generator = match args.arch {
         Arch::Resnet => GeneratorConfig::Resnet(ResnetGeneratorConfig {
