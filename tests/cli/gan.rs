@@ -152,3 +152,46 @@ fn translate_loads_a_bare_generator_state_dict() {
     ]);
     assert_fails(&missing, 2, &["/no/such.pth"]);
 }
+
+/// A generator saved by PyTorch's own `torch.save(G.state_dict())` translates a 256x256 face
+/// like PyTorch does (`tests/fixtures/pytorch/make_gan_fixtures.py`): within 1 grey level on
+/// average of the PNG that CycleGAN's `test.py` writes.
+#[test]
+fn translate_matches_pytorch_on_a_torch_saved_generator() {
+    let dir = scratch_dir("torch-pth");
+    let out_dir = dir.join("out");
+    let pth = fixture("gan/tiny_G.pth");
+    let face = fixture("gan/face256.png");
+    let out = visnir(&[
+        "translate",
+        "--checkpoint",
+        pth.to_str().unwrap(),
+        face.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ours = image::open(out_dir.join("face256.png")).unwrap().to_rgb8();
+    let torch = image::open(fixture("gan/face256_tiny_G_torch.png"))
+        .unwrap()
+        .to_rgb8();
+    assert_eq!(ours.dimensions(), (256, 256));
+    let diffs: Vec<f64> = ours
+        .as_raw()
+        .iter()
+        .zip(torch.as_raw())
+        .map(|(&a, &b)| (a as f64 - b as f64).abs())
+        .collect();
+    let mean = diffs.iter().sum::<f64>() / diffs.len() as f64;
+    let max = diffs.iter().cloned().fold(0.0, f64::max);
+    eprintln!("mean |ours - PyTorch| = {mean:.3} grey levels, max {max}");
+    assert!(
+        mean <= 1.0,
+        "mean difference {mean} grey levels (max {max})"
+    );
+    assert!(max <= 1.0, "a pixel {max} grey levels from PyTorch's");
+}

@@ -91,7 +91,7 @@ pub fn save_checkpoint(
         }
     }
     let meta = json!({
-        "format": "visnir-cyclegan-checkpoint-1",
+        "format": "visnir-cyclegan-checkpoint-2",
         "global_step": progress.global_step,
         "epoch": progress.epoch,
         "iteration": progress.iteration,
@@ -136,8 +136,12 @@ pub fn load_checkpoint(
         .and_then(|m| m.get("visnir"))
         .and_then(|m| serde_json::from_str(m).ok())
         .ok_or_else(|| format("no visnir training metadata (not a training checkpoint)".into()))?;
-    if meta["format"] != "visnir-cyclegan-checkpoint-1" {
-        return Err(format(format!("unknown format {}", meta["format"])));
+    if meta["format"] != "visnir-cyclegan-checkpoint-2" {
+        return Err(format(format!(
+            "checkpoint format {} is not visnir-cyclegan-checkpoint-2 (checkpoints of older \
+             visnir versions cannot be resumed; start the run again)",
+            meta["format"]
+        )));
     }
     let device = gan
         .varmap()

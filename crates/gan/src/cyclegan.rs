@@ -83,14 +83,21 @@ pub struct CycleGan {
     opt_d: Adam,
 }
 
-fn vars_with_prefix(varmap: &VarMap, prefixes: &[&str]) -> Result<Vec<candle_core::Var>> {
+/// The variables under `prefixes`, in name order, without those in `fixed`.
+fn trainable_vars(
+    varmap: &VarMap,
+    prefixes: &[&str],
+    fixed: &[Tensor],
+) -> Result<Vec<candle_core::Var>> {
     let data = varmap
         .data()
         .lock()
         .map_err(|_| candle_core::Error::Msg("poisoned var map".into()))?;
+    let fixed: std::collections::HashSet<_> = fixed.iter().map(Tensor::id).collect();
     let mut names: Vec<&String> = data
         .keys()
         .filter(|k| prefixes.iter().any(|p| k.starts_with(p)))
+        .filter(|k| !fixed.contains(&data[*k].as_tensor().id()))
         .collect();
     names.sort();
     Ok(names.into_iter().map(|n| data[n].clone()).collect())
@@ -144,8 +151,12 @@ impl CycleGan {
                 visnir_ffe::FfeTrunk::load_pretrained_with_prefix(&varmap, prefix)?;
             }
         }
-        let opt_g = Adam::new(vars_with_prefix(&varmap, &["G_A.", "G_B."])?, adam)?;
-        let opt_d = Adam::new(vars_with_prefix(&varmap, &["D_A.", "D_B."])?, adam)?;
+        // Biases an instance norm cancels stay fixed: PyTorch moves them by up to lr per step
+        // on rounding noise alone, which changes nothing but makes runs irreproducible.
+        let fixed_g = [g_a.norm_cancelled_biases(), g_b.norm_cancelled_biases()].concat();
+        let fixed_d = [d_a.norm_cancelled_biases(), d_b.norm_cancelled_biases()].concat();
+        let opt_g = Adam::new(trainable_vars(&varmap, &["G_A.", "G_B."], &fixed_g)?, adam)?;
+        let opt_d = Adam::new(trainable_vars(&varmap, &["D_A.", "D_B."], &fixed_d)?, adam)?;
         Ok(Self {
             g_a,
             g_b,

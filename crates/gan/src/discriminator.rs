@@ -72,6 +72,12 @@ impl NLayerDiscriminator {
             model: Sequential { layers },
         })
     }
+
+    /// Biases of the convolutions before an instance norm: they never change the output, so
+    /// training leaves them fixed.
+    pub fn norm_cancelled_biases(&self) -> Vec<Tensor> {
+        self.model.norm_cancelled_biases()
+    }
 }
 
 impl Module for NLayerDiscriminator {

@@ -90,6 +90,13 @@ impl FfeGenerator {
     }
 }
 
+impl FfeGenerator {
+    /// Biases that an instance norm cancels in the head (the trunk has no biases before a norm).
+    pub fn norm_cancelled_biases(&self) -> Vec<Tensor> {
+        self.head.norm_cancelled_biases()
+    }
+}
+
 impl Module for FfeGenerator {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         self.head.forward(&self.trunk.forward(x)?)
@@ -112,6 +119,16 @@ impl Generator {
             GeneratorConfig::Resnet(c) => Self::Resnet(ResnetGenerator::new(c, vb)?),
             GeneratorConfig::Ffe(c) => Self::Ffe(Box::new(FfeGenerator::new(c, vb)?)),
         })
+    }
+
+    /// Biases of the convolutions that an affine-free instance norm follows. The norm removes
+    /// each channel's mean, so they never change the output and their true gradient is zero;
+    /// the trainer leaves them at their initial (or loaded) values.
+    pub fn norm_cancelled_biases(&self) -> Vec<Tensor> {
+        match self {
+            Self::Resnet(g) => g.norm_cancelled_biases(),
+            Self::Ffe(g) => g.norm_cancelled_biases(),
+        }
     }
 }
 

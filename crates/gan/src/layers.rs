@@ -80,6 +80,28 @@ pub(crate) struct Sequential {
 }
 
 impl Sequential {
+    /// Biases of the convolutions that an affine-free instance norm follows. The norm subtracts
+    /// each channel's mean, so these biases never change the output and their true gradient is
+    /// zero; training leaves them fixed rather than let Adam amplify rounding noise into moves.
+    pub fn norm_cancelled_biases(&self) -> Vec<Tensor> {
+        let mut biases = Vec::new();
+        for (layer, next) in self.layers.iter().zip(self.layers.iter().skip(1)) {
+            match (layer, next) {
+                (Layer::Conv { bias, .. }, Layer::InstanceNorm)
+                | (Layer::ConvTranspose { bias, .. }, Layer::InstanceNorm) => {
+                    biases.push(bias.clone())
+                }
+                _ => {}
+            }
+        }
+        for layer in &self.layers {
+            if let Layer::ResBlock(block) = layer {
+                biases.extend(block.norm_cancelled_biases());
+            }
+        }
+        biases
+    }
+
     /// Runs one layer on its own (reflection padding materialised).
     fn apply(layer: &Layer, x: &Tensor) -> Result<Tensor> {
         match layer {

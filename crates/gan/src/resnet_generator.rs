@@ -126,6 +126,11 @@ impl ResnetGenerator {
         })
     }
 
+    /// Biases that an instance norm cancels (see [`crate::Generator::norm_cancelled_biases`]).
+    pub fn norm_cancelled_biases(&self) -> Vec<Tensor> {
+        self.model.norm_cancelled_biases()
+    }
+
     /// The output of every `model.<i>` layer, for parity checks.
     pub fn trace(&self, x: &Tensor) -> Result<Vec<Tensor>> {
         self.model.trace(x)
