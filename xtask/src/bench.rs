@@ -33,6 +33,8 @@ enum Part {
     Ffe,
     /// ResNet generator forward, CycleGAN and FFE-CycleGAN training steps.
     Gan,
+    /// Forward and backward of each generator layer shape, and of the whole generator.
+    Layers,
     /// 200 FFE-CycleGAN iterations on 10 paired crops at 64 x 64: does pixel consistency fall?
     FfeTraining,
     /// Synthetic generator: images per second, MTCNN detection rate, VIS-VIS and NIR-VIS Rank-1.
@@ -47,6 +49,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         Part::Alignment => alignment(args.repeats),
         Part::Ffe => ffe(args.repeats),
         Part::Gan => gan(args.repeats),
+        Part::Layers => crate::bench_layers::run(args.repeats),
         Part::FfeTraining => ffe_training(),
         Part::Datasets => crate::bench_datasets::run(args.subjects, args.seed),
     }
@@ -57,7 +60,7 @@ fn rayon_threads() -> usize {
 }
 
 /// Median of `repeats` timed calls of `work`, after one warm-up call.
-fn median_time<T>(repeats: usize, mut work: impl FnMut() -> T) -> Duration {
+pub(crate) fn median_time<T>(repeats: usize, mut work: impl FnMut() -> T) -> Duration {
     std::hint::black_box(work());
     let mut times: Vec<Duration> = (0..repeats.max(1))
         .map(|_| {
@@ -70,7 +73,7 @@ fn median_time<T>(repeats: usize, mut work: impl FnMut() -> T) -> Duration {
     times[times.len() / 2]
 }
 
-fn report(what: &str, time: Duration, reference: &str) {
+pub(crate) fn report(what: &str, time: Duration, reference: &str) {
     println!(
         "{what:<52} {:>10.2} ms   {reference}",
         time.as_secs_f64() * 1e3

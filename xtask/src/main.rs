@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_datasets;
+mod bench_layers;
 mod import_weights;
 mod regress;
 mod reproduce;

@@ -258,17 +258,31 @@ impl CustomOp3 for Conv2dOp {
         _res: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
-        use crate::conv_grad::{ConvInputGrad, ConvWeightGrad};
+        use crate::conv_grad::{
+            channel_sums, prefer_stride1_input_grad, stride1_input_grad, ConvInputGrad,
+            ConvWeightGrad,
+        };
         let grad = grad.contiguous()?;
-        let (_, _, h, w) = x.dims4()?;
-        let (_, _, kh, kw) = weight.dims4()?;
-        let dx = grad.apply_op2_no_bwd(
-            &weight.contiguous()?,
-            &ConvInputGrad {
-                spec: self.spec,
-                input_hw: (h, w),
-            },
-        )?;
+        let (_, cin, h, w) = x.dims4()?;
+        let (cout, _, kh, kw) = weight.dims4()?;
+        let (_, _, oh, ow) = grad.dims4()?;
+        let spec = self.spec;
+        let dx = if spec.stride == 1
+            && kh == kw
+            && spec.pad_before < kh
+            && spec.pad_after < kh
+            && prefer_stride1_input_grad((cin, cout), (h, w), (oh, ow), spec)
+        {
+            stride1_input_grad(&grad, weight, spec, (h, w))?.detach()
+        } else {
+            grad.apply_op2_no_bwd(
+                &weight.contiguous()?,
+                &ConvInputGrad {
+                    spec,
+                    input_hw: (h, w),
+                },
+            )?
+        };
         let dw = x.contiguous()?.apply_op2_no_bwd(
             &grad,
             &ConvWeightGrad {
@@ -276,7 +290,7 @@ impl CustomOp3 for Conv2dOp {
                 kernel: (kh, kw),
             },
         )?;
-        let db = grad.sum((0, 2, 3))?;
+        let db = channel_sums(&grad)?;
         Ok((Some(dx), Some(dw), Some(db)))
     }
 }

@@ -2,10 +2,10 @@
 //! weight gradients through `grad * cols^T`, each a forward-only custom op used by the `bwd` of
 //! [`crate::conv`] and [`crate::depthwise`].
 
-use candle_core::{CpuStorage, CustomOp2, Layout, Result, Shape};
+use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use crate::conv::{im2col, source, ConvSpec};
+use crate::conv::{conv2d, im2col, source, ConvSpec, PadMode};
 use crate::cpu_slice::f32_slice;
 use crate::sgemm::{sgemm_raw, MatRef};
 
@@ -121,6 +121,118 @@ impl CustomOp2 for ConvInputGrad {
     }
 }
 
+/// The bias gradient of a convolution: `grad` `(N, C, H, W)` summed to `(C)`. Reduces the
+/// contiguous plane first (candle's `sum((0, 2, 3))` walks a strided index, ~100x slower).
+pub(crate) fn channel_sums(grad: &Tensor) -> Result<Tensor> {
+    let (n, c, h, w) = grad.dims4()?;
+    grad.reshape((n, c, h * w))?.sum(2)?.sum(0)
+}
+
+/// Whether [`stride1_input_grad`] beats the gemm + col2im of [`ConvInputGrad`] for a
+/// convolution `cin -> cout` of input `h` x `w` and output `oh` x `ow`: it needs a patch matrix
+/// of the (padded) output gradient, `cout * (h + pads) * (w + pads)`, against col2im's
+/// `cin * oh * ow`, and it scatters nothing, so it is taken up to a quarter larger.
+pub(crate) fn prefer_stride1_input_grad(
+    (cin, cout): (usize, usize),
+    (h, w): (usize, usize),
+    (oh, ow): (usize, usize),
+    spec: ConvSpec,
+) -> bool {
+    let pads = spec.pad_before + spec.pad_after;
+    4 * cout * (h + pads) * (w + pads) <= 5 * cin * oh * ow
+}
+
+/// Input gradient of a stride-1 convolution with a square kernel, as a forward convolution:
+/// the output gradient, zero-padded by `k - 1`, correlated with the kernel flipped and
+/// transposed to `(Cin, Cout, k, k)`, is the gradient of the padded input. Zero padding is
+/// dropped by padding less; a reflection's border is folded back onto the pixels it mirrors.
+pub(crate) fn stride1_input_grad(
+    grad: &Tensor,
+    weight: &Tensor,
+    spec: ConvSpec,
+    input_hw: (usize, usize),
+) -> Result<Tensor> {
+    let (cout, cin, k, kw) = weight.dims4()?;
+    if spec.stride != 1 || k != kw || spec.pad_before >= k || spec.pad_after >= k {
+        candle_core::bail!("stride1_input_grad: {spec:?} with a {k}x{kw} kernel");
+    }
+    let w: Vec<f32> = weight.flatten_all()?.to_vec1()?;
+    let mut flipped = vec![0f32; w.len()];
+    for (co, filters) in w.chunks_exact(cin * k * k).enumerate() {
+        for (ci, taps) in filters.chunks_exact(k * k).enumerate() {
+            let dst = &mut flipped[(ci * cout + co) * k * k..][..k * k];
+            for (d, &t) in dst.iter_mut().zip(taps.iter().rev()) {
+                *d = t;
+            }
+        }
+    }
+    let flipped = Tensor::from_vec(flipped, (cin, cout, k, k), weight.device())?;
+    let no_bias = Tensor::zeros(cin, candle_core::DType::F32, weight.device())?;
+    let full = |before: usize, after: usize| ConvSpec {
+        stride: 1,
+        pad_before: before,
+        pad_after: after,
+        mode: PadMode::Zeros,
+    };
+    match spec.mode {
+        PadMode::Zeros => conv2d(
+            grad,
+            &flipped,
+            &no_bias,
+            full(k - 1 - spec.pad_before, k - 1 - spec.pad_after),
+        ),
+        PadMode::Reflect => conv2d(grad, &flipped, &no_bias, full(k - 1, k - 1))?
+            .apply_op1_no_bwd(&FoldReflection { spec, input_hw }),
+    }
+}
+
+/// Sums the gradient of a reflection-padded input `(N, C, H + pads, W + pads)` back onto the
+/// `(N, C, H, W)` input.
+struct FoldReflection {
+    spec: ConvSpec,
+    input_hw: (usize, usize),
+}
+
+impl CustomOp1 for FoldReflection {
+    fn name(&self) -> &'static str {
+        "visnir-fold-reflection"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let (n, c, hp, wp) = layout.shape().dims4()?;
+        let (h, w) = self.input_hw;
+        let pad = self.spec.pad_before;
+        if hp != h + pad + self.spec.pad_after || wp != w + pad + self.spec.pad_after {
+            candle_core::bail!("fold reflection: {hp}x{wp} is not {h}x{w} padded by {pad}");
+        }
+        let padded = f32_slice(storage, layout, "fold reflection")?;
+        let rows: Vec<usize> = (0..hp)
+            .map(|j| source(j as isize - pad as isize, h, PadMode::Reflect).unwrap_or(0))
+            .collect();
+        let cols: Vec<usize> = (0..wp)
+            .map(|j| source(j as isize - pad as isize, w, PadMode::Reflect).unwrap_or(0))
+            .collect();
+        let mut out = vec![0f32; n * c * h * w];
+        out.par_chunks_mut(h * w)
+            .zip(padded.par_chunks(hp * wp))
+            .for_each(|(dx, dp)| {
+                for (line, &iy) in dp.chunks_exact(wp).zip(&rows) {
+                    let target = &mut dx[iy * w..(iy + 1) * w];
+                    target
+                        .iter_mut()
+                        .zip(&line[pad..pad + w])
+                        .for_each(|(t, &g)| *t += g);
+                    for (jx, &g) in line.iter().enumerate() {
+                        if jx < pad || jx >= pad + w {
+                            target[cols[jx]] += g;
+                        }
+                    }
+                }
+            });
+        Ok((CpuStorage::F32(out), Shape::from((n, c, h, w))))
+    }
+}
+
 /// Gradient of a full convolution with respect to its weight: `(x, grad) -> dW`.
 pub(crate) struct ConvWeightGrad {
     pub spec: ConvSpec,
@@ -146,6 +258,10 @@ impl CustomOp2 for ConvWeightGrad {
             f32_slice(xs, xl, "convolution gradient")?,
             f32_slice(gs, gl, "convolution gradient")?,
         );
+        if cout <= FEW_OUTPUT_CHANNELS {
+            let dw = weight_grad_direct(x, grad, (n, cin, h, w), (cout, oh, ow), self);
+            return Ok((CpuStorage::F32(dw), Shape::from((cout, cin, kh, kw))));
+        }
         let (k, p) = (cin * kh * kw, oh * ow);
         let tile = tile_width(k, p).min(4096);
         let tiles = p.div_ceil(tile);
@@ -202,6 +318,98 @@ impl CustomOp2 for ConvWeightGrad {
         }
         Ok((CpuStorage::F32(partial), Shape::from((cout, cin, kh, kw))))
     }
+}
+
+/// Up to this many output channels, the weight gradient is summed directly: a gemm with so
+/// few rows wastes most of its tile and the patch matrix costs more than the products.
+const FEW_OUTPUT_CHANNELS: usize = 8;
+
+/// Sum of `a[i] * b[i]` in eight interleaved lanes (vectorisable, same order every call).
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0f32; 8];
+    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = a8
+        .remainder()
+        .iter()
+        .zip(b8.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in a8.zip(b8) {
+        for l in 0..8 {
+            lanes[l] += x[l] * y[l];
+        }
+    }
+    lanes.iter().sum::<f32>() + tail
+}
+
+/// `dW[co, ci, ky, kx] = sum over items and output positions of grad[co, oy, ox] *
+/// padded_x[ci, oy * s + ky, ox * s + kx]`, one input channel per task.
+fn weight_grad_direct(
+    x: &[f32],
+    grad: &[f32],
+    (n, cin, h, w): (usize, usize, usize, usize),
+    (cout, oh, ow): (usize, usize, usize),
+    op: &ConvWeightGrad,
+) -> Vec<f32> {
+    let (kh, kw) = op.kernel;
+    let spec = op.spec;
+    let s = spec.stride;
+    let (hp, wp) = (
+        h + spec.pad_before + spec.pad_after,
+        w + spec.pad_before + spec.pad_after,
+    );
+    let pad = spec.pad_before as isize;
+    let per_channel: Vec<Vec<f32>> = (0..cin)
+        .into_par_iter()
+        .map(|ci| {
+            let mut taps = vec![0f32; cout * kh * kw];
+            let mut padded = vec![0f32; hp * wp];
+            let mut strided = vec![0f32; ow];
+            for item in 0..n {
+                let plane = &x[(item * cin + ci) * h * w..][..h * w];
+                for (y, row) in padded.chunks_exact_mut(wp).enumerate() {
+                    let Some(sy) = source(y as isize - pad, h, spec.mode) else {
+                        row.fill(0.0);
+                        continue;
+                    };
+                    for (xx, v) in row.iter_mut().enumerate() {
+                        *v = source(xx as isize - pad, w, spec.mode)
+                            .map_or(0.0, |sx| plane[sy * w + sx]);
+                    }
+                }
+                for co in 0..cout {
+                    let g = &grad[(item * cout + co) * oh * ow..][..oh * ow];
+                    for ky in 0..kh {
+                        for kx in 0..kw {
+                            let mut sum = 0f32;
+                            for (oy, g_row) in g.chunks_exact(ow).enumerate() {
+                                let line = &padded[(oy * s + ky) * wp..][..wp];
+                                let inputs = if s == 1 {
+                                    &line[kx..kx + ow]
+                                } else {
+                                    for (ox, v) in strided.iter_mut().enumerate() {
+                                        *v = line[ox * s + kx];
+                                    }
+                                    &strided[..]
+                                };
+                                sum += dot(g_row, inputs);
+                            }
+                            taps[(co * kh + ky) * kw + kx] += sum;
+                        }
+                    }
+                }
+            }
+            taps
+        })
+        .collect();
+    let mut dw = vec![0f32; cout * cin * kh * kw];
+    for (ci, taps) in per_channel.iter().enumerate() {
+        for co in 0..cout {
+            dw[(co * cin + ci) * kh * kw..][..kh * kw]
+                .copy_from_slice(&taps[co * kh * kw..][..kh * kw]);
+        }
+    }
+    dw
 }
 
 /// Gradients of a depthwise convolution: `(x, grad) -> dW` and `(grad, weight) -> dx`.

@@ -127,7 +127,7 @@ impl CustomOp3 for ConvTransposeOp {
                 kernel: (kh, kw),
             },
         )?;
-        let db = grad.sum((0, 2, 3))?;
+        let db = crate::conv_grad::channel_sums(&grad)?;
         Ok((Some(dx), Some(dw), Some(db)))
     }
 }

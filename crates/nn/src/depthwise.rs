@@ -154,7 +154,7 @@ impl CustomOp3 for DepthwiseOp {
         };
         let dx = grad.apply_op2_no_bwd(&weight.contiguous()?, &op(true))?;
         let dw = x.contiguous()?.apply_op2_no_bwd(&grad, &op(false))?;
-        let db = grad.sum((0, 2, 3))?;
+        let db = crate::conv_grad::channel_sums(&grad)?;
         Ok((Some(dx), Some(dw), Some(db)))
     }
 }

@@ -124,6 +124,41 @@ fn conv2d_gradients() {
             ConvSpec::symmetric(2, 1, PadMode::Zeros),
         ),
         (
+            "3x3 zero s1, fewer outputs than inputs (input gradient as a forward conv)",
+            (1, 6, 9, 8),
+            (2, 6, 3, 3),
+            ConvSpec::symmetric(1, 1, PadMode::Zeros),
+        ),
+        (
+            "7x7 reflect, fewer outputs than inputs (input gradient as a forward conv)",
+            (2, 5, 10, 11),
+            (2, 5, 7, 7),
+            ConvSpec::symmetric(1, 3, PadMode::Reflect),
+        ),
+        (
+            "3x3 reflect s1, many outputs (weight gradient by gemm)",
+            (1, 3, 8, 9),
+            (12, 3, 3, 3),
+            ConvSpec::symmetric(1, 1, PadMode::Reflect),
+        ),
+        (
+            "4x4 s2, many outputs (weight gradient by gemm)",
+            (2, 4, 12, 12),
+            (10, 4, 4, 4),
+            ConvSpec::symmetric(2, 1, PadMode::Zeros),
+        ),
+        (
+            "asymmetric zero padding s1",
+            (1, 6, 8, 8),
+            (2, 6, 3, 3),
+            ConvSpec {
+                stride: 1,
+                pad_before: 0,
+                pad_after: 2,
+                mode: PadMode::Zeros,
+            },
+        ),
+        (
             "wide input, several gemm tiles",
             (1, 300, 20, 20),
             (2, 300, 3, 3),
