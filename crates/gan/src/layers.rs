@@ -5,7 +5,8 @@
 use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
 use visnir_nn::{
-    conv2d, conv_transpose2d, instance_norm, pad2d, ConvSpec, ConvTransposeSpec, PadMode,
+    conv2d, conv_transpose2d, instance_norm, leaky_relu, pad2d, ConvSpec, ConvTransposeSpec,
+    PadMode,
 };
 
 /// CycleGAN's `init_weights(normal, 0.02)`: weights N(0, 0.02), biases 0.
@@ -109,11 +110,8 @@ impl Sequential {
             Layer::Conv { weight, bias, spec } => conv2d(x, weight, bias, *spec),
             Layer::ConvTranspose { weight, bias, spec } => conv_transpose2d(x, weight, bias, *spec),
             Layer::InstanceNorm => instance_norm(x),
-            Layer::Relu => x.relu(),
-            Layer::LeakyRelu(slope) => {
-                let negative = x.minimum(0f32)?;
-                x.relu()? + negative.affine(*slope, 0.0)?
-            }
+            Layer::Relu => leaky_relu(x, 0.0),
+            Layer::LeakyRelu(slope) => leaky_relu(x, *slope as f32),
             Layer::Tanh => x.tanh(),
             Layer::ResBlock(block) => x + block.forward(x)?,
         }

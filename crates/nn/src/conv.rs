@@ -308,36 +308,85 @@ pub(crate) fn im2col(
     cols: &mut [f32],
 ) {
     let width = p1 - p0;
+    for (c, rows) in cols[..cin * kh * kw * width]
+        .chunks_exact_mut(kh * kw * width)
+        .enumerate()
+    {
+        im2col_channel(
+            &input[c * h * w..(c + 1) * h * w],
+            (h, w),
+            (kh, kw),
+            spec,
+            ow,
+            p0,
+            p1,
+            rows,
+        );
+    }
+}
+
+/// [`im2col`] with the input channels spread over the rayon pool (for a single large tile).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn im2col_parallel(
+    input: &[f32],
+    (cin, h, w): (usize, usize, usize),
+    (kh, kw): (usize, usize),
+    spec: ConvSpec,
+    ow: usize,
+    p0: usize,
+    p1: usize,
+    cols: &mut [f32],
+) {
+    let width = p1 - p0;
+    cols[..cin * kh * kw * width]
+        .par_chunks_exact_mut(kh * kw * width)
+        .enumerate()
+        .for_each(|(c, rows)| {
+            let plane = &input[c * h * w..(c + 1) * h * w];
+            im2col_channel(plane, (h, w), (kh, kw), spec, ow, p0, p1, rows);
+        });
+}
+
+/// The `kh * kw` rows of one input channel's `plane` in the patch matrix.
+#[allow(clippy::too_many_arguments)]
+fn im2col_channel(
+    plane: &[f32],
+    (h, w): (usize, usize),
+    (kh, kw): (usize, usize),
+    spec: ConvSpec,
+    ow: usize,
+    p0: usize,
+    p1: usize,
+    rows: &mut [f32],
+) {
+    let width = p1 - p0;
     let s = spec.stride;
     let pad = spec.pad_before as isize;
-    for c in 0..cin {
-        let plane = &input[c * h * w..(c + 1) * h * w];
-        for ky in 0..kh {
-            for kx in 0..kw {
-                let row = &mut cols[((c * kh + ky) * kw + kx) * width..][..width];
-                let mut p = p0;
-                while p < p1 {
-                    let (oy, ox0) = (p / ow, p % ow);
-                    let ox1 = ow.min(ox0 + p1 - p);
-                    let out = &mut row[p - p0..p - p0 + (ox1 - ox0)];
-                    match source((oy * s + ky) as isize - pad, h, spec.mode) {
-                        None => out.fill(0.0),
-                        Some(iy) => {
-                            let line = &plane[iy * w..(iy + 1) * w];
-                            let first = (ox0 * s + kx) as isize - pad;
-                            let last = ((ox1 - 1) * s + kx) as isize - pad;
-                            if s == 1 && first >= 0 && (last as usize) < w {
-                                out.copy_from_slice(&line[first as usize..=last as usize]);
-                            } else {
-                                for (j, o) in out.iter_mut().enumerate() {
-                                    let ix = ((ox0 + j) * s + kx) as isize - pad;
-                                    *o = source(ix, w, spec.mode).map_or(0.0, |i| line[i]);
-                                }
+    for ky in 0..kh {
+        for kx in 0..kw {
+            let row = &mut rows[(ky * kw + kx) * width..][..width];
+            let mut p = p0;
+            while p < p1 {
+                let (oy, ox0) = (p / ow, p % ow);
+                let ox1 = ow.min(ox0 + p1 - p);
+                let out = &mut row[p - p0..p - p0 + (ox1 - ox0)];
+                match source((oy * s + ky) as isize - pad, h, spec.mode) {
+                    None => out.fill(0.0),
+                    Some(iy) => {
+                        let line = &plane[iy * w..(iy + 1) * w];
+                        let first = (ox0 * s + kx) as isize - pad;
+                        let last = ((ox1 - 1) * s + kx) as isize - pad;
+                        if s == 1 && first >= 0 && (last as usize) < w {
+                            out.copy_from_slice(&line[first as usize..=last as usize]);
+                        } else {
+                            for (j, o) in out.iter_mut().enumerate() {
+                                let ix = ((ox0 + j) * s + kx) as isize - pad;
+                                *o = source(ix, w, spec.mode).map_or(0.0, |i| line[i]);
                             }
                         }
                     }
-                    p += ox1 - ox0;
                 }
+                p += ox1 - ox0;
             }
         }
     }

@@ -35,16 +35,30 @@ fn planes<'a>(storage: &'a CpuStorage, layout: &Layout) -> Result<(&'a [f32], us
     Ok((f32_slice(storage, layout, "instance norm")?, h * w))
 }
 
-/// Mean and 1/sqrt(var + eps) of a plane, accumulated in f64.
-fn moments(plane: &[f32]) -> (f32, f32) {
-    let n = plane.len() as f64;
-    let mean = plane.iter().map(|&v| v as f64).sum::<f64>() / n;
-    let var = plane
+/// `sum f(a[i], b[i])` in f64, over eight interleaved lanes so that the additions vectorise.
+fn lane_sum(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f64) -> f64 {
+    let mut lanes = [0f64; 8];
+    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f64 = a8
+        .remainder()
         .iter()
-        .map(|&v| (v as f64 - mean).powi(2))
-        .sum::<f64>()
-        / n;
-    (mean as f32, (1.0 / (var + INSTANCE_NORM_EPS).sqrt()) as f32)
+        .zip(b8.remainder())
+        .map(|(&x, &y)| f(x, y))
+        .sum();
+    for (x, y) in a8.zip(b8) {
+        for l in 0..8 {
+            lanes[l] += f(x[l], y[l]);
+        }
+    }
+    lanes.iter().sum::<f64>() + tail
+}
+
+/// Mean and 1/sqrt(var + eps) of a plane, accumulated in f64.
+fn moments(plane: &[f32]) -> (f64, f64) {
+    let n = plane.len() as f64;
+    let mean = lane_sum(plane, plane, |v, _| v as f64) / n;
+    let var = lane_sum(plane, plane, |v, _| (v as f64 - mean).powi(2)) / n;
+    (mean, 1.0 / (var + INSTANCE_NORM_EPS).sqrt())
 }
 
 struct InstanceNormOp;
@@ -61,6 +75,7 @@ impl CustomOp1 for InstanceNormOp {
             .zip(x.par_chunks(plane))
             .for_each(|(o, p)| {
                 let (mean, inv) = moments(p);
+                let (mean, inv) = (mean as f32, inv as f32);
                 for (o, &v) in o.iter_mut().zip(p) {
                     *o = (v - mean) * inv;
                 }
@@ -99,16 +114,14 @@ impl CustomOp2 for InstanceNormGrad {
             .for_each(|(o, (p, dy))| {
                 let (mean, inv) = moments(p);
                 let n = p.len() as f64;
-                let mean_dy = dy.iter().map(|&v| v as f64).sum::<f64>() / n;
-                let mean_dy_xhat = dy
-                    .iter()
-                    .zip(p)
-                    .map(|(&d, &v)| d as f64 * ((v - mean) * inv) as f64)
-                    .sum::<f64>()
-                    / n;
+                let mean_dy = lane_sum(dy, dy, |d, _| d as f64) / n;
+                // mean(dy * x_hat) = inv * mean(dy * (x - mean)), in f64.
+                let mean_dy_xhat = inv * lane_sum(dy, p, |d, v| d as f64 * (v as f64 - mean)) / n;
+                let (mean, inv) = (mean as f32, inv as f32);
+                let (mean_dy, mean_dy_xhat) = (mean_dy as f32, mean_dy_xhat as f32);
                 for ((o, &d), &v) in o.iter_mut().zip(dy).zip(p) {
                     let xhat = (v - mean) * inv;
-                    *o = inv * (d - mean_dy as f32 - xhat * mean_dy_xhat as f32);
+                    *o = inv * (d - mean_dy - xhat * mean_dy_xhat);
                 }
             });
         Ok((CpuStorage::F32(out), xl.shape().clone()))

@@ -1,5 +1,5 @@
 //! Building blocks shared by the visnir models: device choice, convolution with zero/reflect
-//! padding, PReLU, ceil-mode max pooling, and readers for upstream weight files.
+//! padding, instance norm, (leaky) ReLU, PReLU, ceil-mode max pooling, and readers for upstream weight files.
 //!
 //! Each layer has a fast CPU kernel (a candle custom op) and a generic composition of candle
 //! ops; the generic path runs on CUDA/Metal and is the oracle the CPU kernels are tested against.
@@ -24,6 +24,7 @@ mod depthwise;
 mod device;
 mod error;
 mod instance_norm;
+mod leaky_relu;
 mod pool;
 mod prelu;
 mod sgemm;
@@ -38,6 +39,7 @@ pub use depthwise::{depthwise_conv2d, depthwise_conv2d_generic, tf_same_padding}
 pub use device::DeviceChoice;
 pub use error::{NnError, Result};
 pub use instance_norm::{instance_norm, instance_norm_generic, INSTANCE_NORM_EPS};
+pub use leaky_relu::{leaky_relu, leaky_relu_generic};
 pub use pool::{max_pool2d_ceil, max_pool2d_ceil_generic};
 pub use prelu::{prelu, prelu_generic, PRelu};
 pub use weights_source::WeightsSource;

@@ -6,8 +6,8 @@ use candle_core::{Device, Tensor, Var};
 use crate::{max_diff, random};
 use visnir_nn::{
     conv2d, conv2d_generic, conv_transpose2d, conv_transpose2d_generic, depthwise_conv2d,
-    depthwise_conv2d_generic, instance_norm, instance_norm_generic, prelu, prelu_generic, ConvSpec,
-    ConvTransposeSpec, PadMode,
+    depthwise_conv2d_generic, instance_norm, instance_norm_generic, leaky_relu, leaky_relu_generic,
+    prelu, prelu_generic, ConvSpec, ConvTransposeSpec, PadMode,
 };
 
 type Layer = fn(&Tensor, &Tensor, &Tensor) -> candle_core::Result<Tensor>;
@@ -322,4 +322,25 @@ fn instance_norm_gradients() {
     let d = max_diff(&g_fast[0], &g_generic[0]);
     assert!(d < 1e-4, "instance norm gradient differs by {d}");
     finite_difference_check(&fast, [&x, &unused, &unused], &g_fast[0], 0, 11);
+}
+
+#[test]
+fn leaky_relu_matches_generic_and_finite_differences() {
+    // Away from the kink at 0, where finite differences are exact.
+    let x = random(&[2, 5, 4, 3], 80);
+    let x = (x.sign().unwrap() * 0.05 + &x).unwrap();
+    let unused = Tensor::zeros(1, candle_core::DType::F32, &Device::Cpu).unwrap();
+    for slope in [0.0f32, 0.2] {
+        let fast = move |x: &Tensor, _: &Tensor, _: &Tensor| leaky_relu(x, slope);
+        let generic = move |x: &Tensor, _: &Tensor, _: &Tensor| leaky_relu_generic(x, slope);
+        let (loss_fast, g_fast) = grads(&fast, &x, &unused, &unused, 9);
+        let (loss_generic, g_generic) = grads(&generic, &x, &unused, &unused, 9);
+        assert!(
+            (loss_fast - loss_generic).abs() < 1e-5,
+            "slope {slope}: loss"
+        );
+        let d = max_diff(&g_fast[0], &g_generic[0]);
+        assert!(d < 1e-6, "slope {slope}: gradient differs by {d}");
+        finite_difference_check(&fast, [&x, &unused, &unused], &g_fast[0], 0, 9);
+    }
 }
