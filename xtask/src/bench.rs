@@ -189,21 +189,34 @@ fn gan(repeats: usize) -> anyhow::Result<()> {
         );
     }
     let discriminator = DiscriminatorConfig::default();
+    let resnet = GeneratorConfig::Resnet(ResnetGeneratorConfig::default());
+    let no_identity = LossWeights {
+        cycle: 10.0,
+        identity: 0.0,
+        pixel: 0.0,
+    };
     let configs = [
         (
-            "CycleGAN",
-            GeneratorConfig::Resnet(ResnetGeneratorConfig::default()),
-            128,
-            "PyTorch 2.15: 1570 ms",
+            "CycleGAN, no identity loss",
+            resnet,
+            no_identity,
+            "PyTorch 2.15: 1482-1549 ms (issue: 1570)",
         ),
         (
-            "FFE-CycleGAN",
+            "CycleGAN, identity 0.5",
+            resnet,
+            LossPreset::Basic.weights(),
+            "PyTorch 2.15: 2093-2226 ms",
+        ),
+        (
+            "FFE-CycleGAN, official losses",
             GeneratorConfig::Ffe(FfeGeneratorConfig::default()),
-            128,
+            LossPreset::FfeOfficial.weights(),
             "",
         ),
     ];
-    for (name, generator, size, reference) in configs {
+    let size = 128;
+    for (name, generator, weights, reference) in configs {
         let mut model = CycleGan::new(
             CycleGanConfig {
                 generator,
@@ -215,16 +228,11 @@ fn gan(repeats: usize) -> anyhow::Result<()> {
         )?;
         let a = Tensor::randn(0f32, 0.5, (1, 3, size, size), &device)?;
         let b = Tensor::randn(0f32, 0.5, (1, 3, size, size), &device)?;
-        let weights = LossPreset::FfeOfficial.weights();
         let (mut pool_a, mut pool_b) = (ImagePool::new(50, 0), ImagePool::new(50, 1));
         let time = median_time(repeats.min(5), || {
             model.train_step(&a, &b, weights, (&mut pool_b, &mut pool_a))
         });
-        report(
-            &format!("{name} training step, batch 1, {size}^2"),
-            time,
-            reference,
-        );
+        report(&format!("{name}: step, batch 1, {size}^2"), time, reference);
     }
     Ok(())
 }
