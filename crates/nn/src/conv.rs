@@ -375,14 +375,32 @@ fn im2col_channel(
                     Some(iy) => {
                         let line = &plane[iy * w..(iy + 1) * w];
                         let first = (ox0 * s + kx) as isize - pad;
-                        let last = ((ox1 - 1) * s + kx) as isize - pad;
-                        if s == 1 && first >= 0 && (last as usize) < w {
-                            out.copy_from_slice(&line[first as usize..=last as usize]);
+                        // Input columns first + j * s: gather the part inside the row, pad
+                        // the ends (one or two values at most) one by one.
+                        let (n, step) = (out.len() as isize, s as isize);
+                        let lo = if first >= 0 {
+                            0
                         } else {
-                            for (j, o) in out.iter_mut().enumerate() {
-                                let ix = ((ox0 + j) * s + kx) as isize - pad;
-                                *o = source(ix, w, spec.mode).map_or(0.0, |i| line[i]);
+                            (-first + step - 1) / step
+                        }
+                        .min(n);
+                        let hi = if first >= w as isize {
+                            lo
+                        } else {
+                            ((w as isize - first + step - 1) / step).clamp(lo, n)
+                        };
+                        let (lo, hi) = (lo as usize, hi as usize);
+                        if s == 1 && hi > lo {
+                            let start = (first + lo as isize) as usize;
+                            out[lo..hi].copy_from_slice(&line[start..start + hi - lo]);
+                        } else {
+                            for (j, o) in out.iter_mut().enumerate().take(hi).skip(lo) {
+                                *o = line[(first + (j * s) as isize) as usize];
                             }
+                        }
+                        for j in (0..lo).chain(hi..out.len()) {
+                            let ix = first + (j * s) as isize;
+                            out[j] = source(ix, w, spec.mode).map_or(0.0, |i| line[i]);
                         }
                     }
                 }

@@ -37,6 +37,18 @@ fn conv2d_matches_generic() {
             ConvSpec::symmetric(2, 1, PadMode::Zeros),
         ),
         ((3, 2, 5, 5), (2, 2, 2, 2), ConvSpec::VALID),
+        // Many input channels make gemm tiles of 32 positions, which split the 33-wide rows:
+        // a tile can end with patches that lie wholly in the right-hand reflection.
+        (
+            (1, 50, 33, 33),
+            (2, 50, 7, 7),
+            ConvSpec::symmetric(1, 3, PadMode::Reflect),
+        ),
+        (
+            (1, 300, 15, 15),
+            (3, 300, 3, 3),
+            ConvSpec::symmetric(2, 1, PadMode::Reflect),
+        ),
     ];
     for (i, (xs, ws, spec)) in cases.into_iter().enumerate() {
         let x = random(&[xs.0, xs.1, xs.2, xs.3], i as u64 + 1);
