@@ -377,19 +377,7 @@ fn im2col_channel(
                         let first = (ox0 * s + kx) as isize - pad;
                         // Input columns first + j * s: gather the part inside the row, pad
                         // the ends (one or two values at most) one by one.
-                        let (n, step) = (out.len() as isize, s as isize);
-                        let lo = if first >= 0 {
-                            0
-                        } else {
-                            (-first + step - 1) / step
-                        }
-                        .min(n);
-                        let hi = if first >= w as isize {
-                            lo
-                        } else {
-                            ((w as isize - first + step - 1) / step).clamp(lo, n)
-                        };
-                        let (lo, hi) = (lo as usize, hi as usize);
+                        let (lo, hi) = crate::conv_grad::inside_columns(first, s, out.len(), w);
                         if s == 1 && hi > lo {
                             let start = (first + lo as isize) as usize;
                             out[lo..hi].copy_from_slice(&line[start..start + hi - lo]);

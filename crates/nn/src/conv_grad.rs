@@ -39,23 +39,49 @@ fn col2im_channel(
                     continue;
                 };
                 let line = &mut out[iy * w..(iy + 1) * w];
+                // Input columns first + q * s: add the part inside the row directly, the ends
+                // (padding) through `source`.
                 let first = (ox0 * s + kx) as isize - pad;
-                let last = ((ox0 + run - 1) * s + kx) as isize - pad;
-                if s == 1 && first >= 0 && (last as usize) < w {
-                    for (o, &g) in line[first as usize..=last as usize].iter_mut().zip(grads) {
+                let (lo, hi) = inside_columns(first, s, run, w);
+                if s == 1 && hi > lo {
+                    let start = (first + lo as isize) as usize;
+                    for (o, &g) in line[start..].iter_mut().zip(&grads[lo..hi]) {
                         *o += g;
                     }
                 } else {
-                    for (q, &g) in grads.iter().enumerate() {
-                        if let Some(ix) = source(((ox0 + q) * s + kx) as isize - pad, w, spec.mode)
-                        {
-                            line[ix] += g;
-                        }
+                    for (q, &g) in grads.iter().enumerate().take(hi).skip(lo) {
+                        line[(first + (q * s) as isize) as usize] += g;
+                    }
+                }
+                for (q, &g) in grads.iter().enumerate() {
+                    if q >= lo && q < hi {
+                        continue;
+                    }
+                    if let Some(ix) = source(first + (q * s) as isize, w, spec.mode) {
+                        line[ix] += g;
                     }
                 }
             }
         }
     }
+}
+
+/// The run `lo..hi` of `j in 0..n` whose input column `first + j * stride` lies inside a row
+/// of `w` columns (empty when none does).
+pub(crate) fn inside_columns(first: isize, stride: usize, n: usize, w: usize) -> (usize, usize) {
+    let (n, step) = (n as isize, stride as isize);
+    let lo = if first >= 0 {
+        0
+    } else {
+        (-first + step - 1) / step
+    }
+    .min(n);
+    let hi = if first >= w as isize {
+        lo
+    } else {
+        ((w as isize - first + step - 1) / step).clamp(lo, n)
+    };
+    (lo as usize, hi as usize)
 }
 
 /// Output positions per gemm tile so that a `k` x tile buffer stays near 4 MiB.

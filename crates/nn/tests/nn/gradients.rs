@@ -148,6 +148,12 @@ fn conv2d_gradients() {
             ConvSpec::symmetric(2, 1, PadMode::Zeros),
         ),
         (
+            "7x7 zero s1 on a 2-wide input: kernel columns wholly in the padding",
+            (1, 2, 5, 2),
+            (6, 2, 7, 7),
+            ConvSpec::symmetric(1, 3, PadMode::Zeros),
+        ),
+        (
             "asymmetric zero padding s1",
             (1, 6, 8, 8),
             (2, 6, 3, 3),
