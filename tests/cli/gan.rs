@@ -1,8 +1,11 @@
 //! `visnir train` and `visnir translate` end to end on a tiny configuration.
 
+use std::path::Path;
+use std::process::Output;
+
 use crate::{assert_fails, fixture, scratch_dir, visnir};
 
-fn noise_image(seed: u32, path: &std::path::Path) {
+fn noise_image(seed: u32, path: &Path) {
     let mut s = seed.wrapping_mul(2_654_435_761) | 1;
     let image = image::RgbImage::from_fn(36, 36, |_, _| {
         s ^= s << 13;
@@ -112,6 +115,18 @@ fn train_then_translate() {
     assert_fails(&out, 2, &["1920 x 1280", "--align"]);
 }
 
+/// `visnir translate --checkpoint <checkpoint> <image> --out <out>`.
+fn translate(checkpoint: &Path, image: &Path, out: &Path) -> Output {
+    visnir(&[
+        "translate",
+        "--checkpoint",
+        checkpoint.to_str().unwrap(),
+        image.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+}
+
 #[test]
 fn translate_loads_a_bare_generator_state_dict() {
     let dir = scratch_dir("bare-generator");
@@ -128,28 +143,14 @@ fn translate_loads_a_bare_generator_state_dict() {
     .unwrap();
     let generator = fixture("parity/cyclegan_tiny_G.safetensors");
     let out_dir = dir.join("out");
-    let out = visnir(&[
-        "translate",
-        "--checkpoint",
-        generator.to_str().unwrap(),
-        crop.to_str().unwrap(),
-        "--out",
-        out_dir.to_str().unwrap(),
-    ]);
+    let out = translate(&generator, &crop, &out_dir);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(image::open(out_dir.join("face.png")).unwrap().width(), 64);
-    let missing = visnir(&[
-        "translate",
-        "--checkpoint",
-        "/no/such.pth",
-        crop.to_str().unwrap(),
-        "--out",
-        dir.to_str().unwrap(),
-    ]);
+    let missing = translate(Path::new("/no/such.pth"), &crop, &dir);
     assert_fails(&missing, 2, &["/no/such.pth"]);
 }
 
@@ -162,14 +163,7 @@ fn translate_matches_pytorch_on_a_torch_saved_generator() {
     let out_dir = dir.join("out");
     let pth = fixture("gan/tiny_G.pth");
     let face = fixture("gan/face256.png");
-    let out = visnir(&[
-        "translate",
-        "--checkpoint",
-        pth.to_str().unwrap(),
-        face.to_str().unwrap(),
-        "--out",
-        out_dir.to_str().unwrap(),
-    ]);
+    let out = translate(&pth, &face, &out_dir);
     assert!(
         out.status.success(),
         "{}",

@@ -1,6 +1,8 @@
 //! `cargo xtask bench layers`: forward and backward of the generator's layers one at a time,
 //! beside PyTorch 2.15's times for the same shapes on this machine (2 threads).
 
+use std::time::Duration;
+
 use candle_core::{DType, Device, Module, Tensor, Var};
 use visnir_nn::{conv2d, conv_transpose2d, instance_norm, ConvSpec, ConvTransposeSpec, PadMode};
 
@@ -22,29 +24,28 @@ struct ConvCase {
 fn forward_backward(
     repeats: usize,
     forward: impl Fn() -> candle_core::Result<Tensor>,
-) -> anyhow::Result<(f64, f64)> {
+) -> anyhow::Result<(Duration, Duration)> {
     let y = forward()?;
     let g = Tensor::randn(0f32, 1.0, y.shape(), y.device())?;
-    let fwd = median_time(repeats, &forward).as_secs_f64() * 1e3;
+    let fwd = median_time(repeats, &forward);
     let both = median_time(repeats, || -> candle_core::Result<()> {
         let loss = (forward()? * &g)?.sum_all()?;
         loss.backward()?;
         Ok(())
-    })
-    .as_secs_f64()
-        * 1e3;
-    Ok((fwd, both - fwd))
+    });
+    Ok((fwd, both.saturating_sub(fwd)))
 }
 
-fn show(name: &str, (fwd, bwd): (f64, f64), torch: (f64, f64)) {
+/// Prints forward and backward beside PyTorch's `torch` times in ms.
+fn show(name: &str, (fwd, bwd): (Duration, Duration), torch: (f64, f64)) {
     report(
         &format!("{name} forward"),
-        std::time::Duration::from_secs_f64(fwd / 1e3),
+        fwd,
         &format!("PyTorch 2.15: {:.2} ms", torch.0),
     );
     report(
         &format!("{name} backward"),
-        std::time::Duration::from_secs_f64(bwd / 1e3),
+        bwd,
         &format!("PyTorch 2.15: {:.2} ms", torch.1),
     );
 }

@@ -152,6 +152,24 @@ pub(crate) fn source(i: isize, n: usize, mode: PadMode) -> Option<usize> {
     }
 }
 
+/// The run `lo..hi` of `j in 0..n` whose input column `first + j * stride` lies inside a row
+/// of `w` columns (empty when none does).
+pub(crate) fn inside_columns(first: isize, stride: usize, n: usize, w: usize) -> (usize, usize) {
+    let (n, step) = (n as isize, stride as isize);
+    let lo = if first >= 0 {
+        0
+    } else {
+        (-first + step - 1) / step
+    }
+    .min(n);
+    let hi = if first >= w as isize {
+        lo
+    } else {
+        ((w as isize - first + step - 1) / step).clamp(lo, n)
+    };
+    (lo as usize, hi as usize)
+}
+
 struct Conv2dOp {
     spec: ConvSpec,
 }
@@ -267,12 +285,7 @@ impl CustomOp3 for Conv2dOp {
         let (cout, _, kh, kw) = weight.dims4()?;
         let (_, _, oh, ow) = grad.dims4()?;
         let spec = self.spec;
-        let dx = if spec.stride == 1
-            && kh == kw
-            && spec.pad_before < kh
-            && spec.pad_after < kh
-            && prefer_stride1_input_grad((cin, cout), (h, w), (oh, ow), spec)
-        {
+        let dx = if prefer_stride1_input_grad((cin, cout), (kh, kw), (h, w), (oh, ow), spec) {
             stride1_input_grad(&grad, weight, spec, (h, w))?.detach()
         } else {
             grad.apply_op2_no_bwd(
@@ -377,7 +390,7 @@ fn im2col_channel(
                         let first = (ox0 * s + kx) as isize - pad;
                         // Input columns first + j * s: gather the part inside the row, pad
                         // the ends (one or two values at most) one by one.
-                        let (lo, hi) = crate::conv_grad::inside_columns(first, s, out.len(), w);
+                        let (lo, hi) = inside_columns(first, s, out.len(), w);
                         if s == 1 && hi > lo {
                             let start = (first + lo as isize) as usize;
                             out[lo..hi].copy_from_slice(&line[start..start + hi - lo]);

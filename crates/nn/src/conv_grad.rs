@@ -5,7 +5,7 @@
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use crate::conv::{conv2d, im2col, im2col_parallel, source, ConvSpec, PadMode};
+use crate::conv::{conv2d, im2col, im2col_parallel, inside_columns, source, ConvSpec, PadMode};
 use crate::cpu_slice::f32_slice;
 use crate::sgemm::{sgemm_raw, MatRef};
 
@@ -53,35 +53,14 @@ fn col2im_channel(
                         line[(first + (q * s) as isize) as usize] += g;
                     }
                 }
-                for (q, &g) in grads.iter().enumerate() {
-                    if q >= lo && q < hi {
-                        continue;
-                    }
+                for q in (0..lo).chain(hi..run) {
                     if let Some(ix) = source(first + (q * s) as isize, w, spec.mode) {
-                        line[ix] += g;
+                        line[ix] += grads[q];
                     }
                 }
             }
         }
     }
-}
-
-/// The run `lo..hi` of `j in 0..n` whose input column `first + j * stride` lies inside a row
-/// of `w` columns (empty when none does).
-pub(crate) fn inside_columns(first: isize, stride: usize, n: usize, w: usize) -> (usize, usize) {
-    let (n, step) = (n as isize, stride as isize);
-    let lo = if first >= 0 {
-        0
-    } else {
-        (-first + step - 1) / step
-    }
-    .min(n);
-    let hi = if first >= w as isize {
-        lo
-    } else {
-        ((w as isize - first + step - 1) / step).clamp(lo, n)
-    };
-    (lo as usize, hi as usize)
 }
 
 /// Output positions per gemm tile so that a `k` x tile buffer stays near 4 MiB.
@@ -154,18 +133,25 @@ pub(crate) fn channel_sums(grad: &Tensor) -> Result<Tensor> {
     grad.reshape((n, c, h * w))?.sum(2)?.sum(0)
 }
 
-/// Whether [`stride1_input_grad`] beats the gemm + col2im of [`ConvInputGrad`] for a
-/// convolution `cin -> cout` of input `h` x `w` and output `oh` x `ow`: it needs a patch matrix
-/// of the (padded) output gradient, `cout * (h + pads) * (w + pads)`, against col2im's
+/// Whether [`stride1_input_grad`] can compute the input gradient of `spec` with a `kh` x `kw`
+/// kernel: stride 1, a square kernel, padding smaller than it.
+fn stride1_applies(spec: ConvSpec, (kh, kw): (usize, usize)) -> bool {
+    spec.stride == 1 && kh == kw && spec.pad_before < kh && spec.pad_after < kh
+}
+
+/// Whether [`stride1_input_grad`] applies and beats the gemm + col2im of [`ConvInputGrad`] for
+/// a convolution `cin -> cout` of input `h` x `w` and output `oh` x `ow`: it needs a patch
+/// matrix of the (padded) output gradient, `cout * (h + pads) * (w + pads)`, against col2im's
 /// `cin * oh * ow`, and it scatters nothing, so it is taken up to a quarter larger.
 pub(crate) fn prefer_stride1_input_grad(
     (cin, cout): (usize, usize),
+    kernel: (usize, usize),
     (h, w): (usize, usize),
     (oh, ow): (usize, usize),
     spec: ConvSpec,
 ) -> bool {
     let pads = spec.pad_before + spec.pad_after;
-    4 * cout * (h + pads) * (w + pads) <= 5 * cin * oh * ow
+    stride1_applies(spec, kernel) && 4 * cout * (h + pads) * (w + pads) <= 5 * cin * oh * ow
 }
 
 /// Input gradient of a stride-1 convolution with a square kernel, as a forward convolution:
@@ -179,7 +165,7 @@ pub(crate) fn stride1_input_grad(
     input_hw: (usize, usize),
 ) -> Result<Tensor> {
     let (cout, cin, k, kw) = weight.dims4()?;
-    if spec.stride != 1 || k != kw || spec.pad_before >= k || spec.pad_after >= k {
+    if !stride1_applies(spec, (k, kw)) {
         candle_core::bail!("stride1_input_grad: {spec:?} with a {k}x{kw} kernel");
     }
     let w: Vec<f32> = weight.flatten_all()?.to_vec1()?;

@@ -13,6 +13,13 @@ fn golden() -> serde_json::Value {
     serde_json::from_str(&text).unwrap()
 }
 
+/// The loss weights of the recorded run (`parity.json`, "train_tiny"): no identity term.
+const RECORDED_WEIGHTS: LossWeights = LossWeights {
+    cycle: 10.0,
+    identity: 0.0,
+    pixel: 10.0,
+};
+
 /// The tiny CycleGAN of the fixtures with PyTorch's initial weights, and its inputs.
 fn tiny_gan(device: &Device) -> (CycleGan, std::collections::HashMap<String, Tensor>) {
     let config = CycleGanConfig {
@@ -48,11 +55,7 @@ fn tiny_gan(device: &Device) -> (CycleGan, std::collections::HashMap<String, Ten
 fn two_training_steps_match_pytorch_losses() {
     let device = Device::Cpu;
     let (mut gan, inputs) = tiny_gan(&device);
-    let weights = LossWeights {
-        cycle: 10.0,
-        identity: 0.0,
-        pixel: 10.0,
-    };
+    let weights = RECORDED_WEIGHTS;
     let (mut pool_a, mut pool_b) = (ImagePool::new(0, 0), ImagePool::new(0, 0));
     let reference = golden();
     for step in 1..=2 {
@@ -100,11 +103,7 @@ fn two_training_steps_match_pytorch_losses() {
 fn parameters_after_two_steps_match_pytorch() {
     let device = Device::Cpu;
     let (mut gan, inputs) = tiny_gan(&device);
-    let weights = LossWeights {
-        cycle: 10.0,
-        identity: 0.0,
-        pixel: 10.0,
-    };
+    let weights = RECORDED_WEIGHTS;
     let (mut pool_a, mut pool_b) = (ImagePool::new(0, 0), ImagePool::new(0, 0));
     for _ in 0..2 {
         gan.train_step(
