@@ -8,6 +8,7 @@ use candle_core::{Device, Tensor};
 use image::{imageops, RgbImage};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use visnir_datasets::{from_signed_planar, to_signed_planar};
 
 use crate::adam::{linear_decay_lr, AdamConfig};
 use crate::checkpoint::{load_checkpoint, save_checkpoint, CheckpointError, Progress};
@@ -291,27 +292,23 @@ pub fn augment(
     Ok((prepare(a)?, prepare(b)?))
 }
 
-/// An RGB image as a `(1, 3, H, W)` tensor in [-1, 1].
+/// An RGB image as a `(1, 3, H, W)` tensor in [-1, 1] (the datasets crate's normalisation).
 pub fn to_tensor(image: &RgbImage, device: &Device) -> candle_core::Result<Tensor> {
     let (w, h) = (image.width() as usize, image.height() as usize);
-    let mut data = vec![0f32; 3 * w * h];
-    for (i, p) in image.pixels().enumerate() {
-        for c in 0..3 {
-            data[c * w * h + i] = p.0[c] as f32 / 127.5 - 1.0;
-        }
-    }
-    Tensor::from_vec(data, (1, 3, h, w), device)
+    Tensor::from_vec(to_signed_planar(image), (1, 3, h, w), device)
 }
 
-/// A `(1, 3, H, W)` tensor in [-1, 1] as an RGB image (rounded, clamped).
+/// A `(1, C, H, W)` tensor in [-1, 1] as an RGB image (rounded, clamped); one channel is
+/// repeated as grey.
 pub fn to_image(tensor: &Tensor) -> candle_core::Result<RgbImage> {
     let (_, c, h, w) = tensor.dims4()?;
-    let data: Vec<f32> = tensor.flatten_all()?.to_vec1()?;
-    Ok(RgbImage::from_fn(w as u32, h as u32, |x, y| {
-        let i = y as usize * w + x as usize;
-        image::Rgb(std::array::from_fn(|k| {
-            let v = data[(k.min(c - 1)) * w * h + i];
-            ((v + 1.0) * 127.5).round().clamp(0.0, 255.0) as u8
-        }))
-    }))
+    let rgb = match c {
+        3 => tensor.clone(),
+        1 => tensor.repeat((1, 3, 1, 1))?,
+        _ => candle_core::bail!("to_image: {c} channels, expected 1 or 3"),
+    };
+    let data: Vec<f32> = rgb.flatten_all()?.to_vec1()?;
+    from_signed_planar(&data, w as u32, h as u32).ok_or_else(|| {
+        candle_core::Error::Msg(format!("to_image: {} values for {w}x{h}", data.len()))
+    })
 }
