@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 use visnir_pipeline::{
-    compare, comparison_table, report_dir, DataLayout, ExperimentConfig, PaperTable, Preset,
+    compare, comparison_table, report_dir, ExperimentConfig, PairedLayout, PaperTable, Preset,
     Reference, Tolerances,
 };
 
@@ -31,7 +31,7 @@ pub fn run(args: RegressArgs) -> anyhow::Result<()> {
     let start = Instant::now();
     let _ = std::fs::remove_dir_all(&args.out);
     let config = ExperimentConfig {
-        layout: DataLayout::Oulu,
+        layout: PairedLayout::Oulu,
         data: None,
         protocol: None,
         preset: Preset::Tiny,

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use visnir_pipeline::{report_dir, DataLayout, ExperimentConfig, PaperTable, Preset};
+use visnir_pipeline::{report_dir, ExperimentConfig, PairedLayout, PaperTable, Preset};
 
 /// Arguments of both reproduce tasks.
 #[derive(Debug, Args)]
@@ -53,8 +53,8 @@ pub fn run(args: ReproduceArgs, table: PaperTable) -> anyhow::Result<()> {
         .device()
         .context("selecting --device")?;
     let layout = match table {
-        PaperTable::One => DataLayout::Whu,
-        PaperTable::Two => DataLayout::Oulu,
+        PaperTable::One => PairedLayout::Whu,
+        PaperTable::Two => PairedLayout::Oulu,
     };
     let out = args.out.unwrap_or_else(|| {
         PathBuf::from("target").join("reproduce").join(format!(

@@ -38,6 +38,16 @@ impl FromStr for Layout {
     }
 }
 
+/// The layouts of paired VIS/NIR photos, which visnir splits with a seed and can synthesise
+/// (CASIA NIR-VIS 2.0 comes with its own fold files instead).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PairedLayout {
+    /// Oulu-CASIA NIR-VIS: `{VL,NI}/<Illumination>/P###/<Expression>/###.jpeg`.
+    Oulu,
+    /// WHU VIS-NIR: `<subject>/{vis,nir}/<pose>_<nn>.<ext>`.
+    Whu,
+}
+
 /// One thing wrong with a dataset tree.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Problem {

@@ -26,7 +26,7 @@ mod whu;
 
 pub use casia2::{Casia2, Casia2Fold};
 pub use error::{DatasetError, Result};
-pub use inspect::{inspect, Inspection, Layout, Problem};
+pub use inspect::{inspect, Inspection, Layout, PairedLayout, Problem};
 pub use oulu::{OuluCasia, EXPRESSIONS, ILLUMINATIONS};
 pub use preprocess::{from_signed_planar, to_signed_planar, Cached, CropCache};
 pub use protocol::{Protocol, ProtocolEntry, Role, Split};

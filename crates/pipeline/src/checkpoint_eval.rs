@@ -10,7 +10,9 @@ use visnir_datasets::{ProtocolEntry, Role, Split};
 use visnir_ffe::Embedder;
 use visnir_gan::{load_generator, Direction, FfeGeneratorConfig};
 
-use crate::data::{protocol, DataLayout};
+use visnir_datasets::PairedLayout;
+
+use crate::data::protocol;
 use crate::error::{PipelineError, Result};
 use crate::evaluate::{embed_crops, score_row, RowMetrics};
 use crate::experiment::ALIGN_SIZE;
@@ -21,7 +23,7 @@ use crate::preset::Settings;
 #[derive(Debug, Clone)]
 pub struct CheckpointEval {
     /// Dataset layout.
-    pub layout: DataLayout,
+    pub layout: PairedLayout,
     /// Dataset root.
     pub data: PathBuf,
     /// Protocol file; otherwise a seeded split with `split`'s sizes.

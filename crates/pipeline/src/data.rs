@@ -6,24 +6,15 @@ use std::path::{Component, Path, PathBuf};
 
 use indicatif::ProgressBar;
 use visnir_datasets::synth::{self, SynthConfig};
-use visnir_datasets::{OuluCasia, Protocol, ProtocolEntry, Role, Split, Whu};
+use visnir_datasets::{OuluCasia, PairedLayout, Protocol, ProtocolEntry, Role, Split, Whu};
 
 use crate::error::{io_error, Result};
 use crate::preset::Settings;
 
-/// The dataset layout an experiment reads (Table II: Oulu-CASIA, Table I: WHU).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DataLayout {
-    /// Oulu-CASIA NIR-VIS.
-    Oulu,
-    /// WHU VIS-NIR.
-    Whu,
-}
-
 /// Generates the synthetic dataset under `root` unless a complete one with the same
 /// configuration is already there.
 pub fn ensure_synthetic(
-    layout: DataLayout,
+    layout: PairedLayout,
     settings: &Settings,
     seed: u64,
     root: &Path,
@@ -31,11 +22,11 @@ pub fn ensure_synthetic(
 ) -> Result<()> {
     let (subjects, oulu_frames, whu_per_pose) = settings.synth;
     let config = match layout {
-        DataLayout::Oulu => SynthConfig {
+        PairedLayout::Oulu => SynthConfig {
             per_condition: oulu_frames,
             ..SynthConfig::oulu(subjects, seed)
         },
-        DataLayout::Whu => SynthConfig {
+        PairedLayout::Whu => SynthConfig {
             per_condition: whu_per_pose,
             ..SynthConfig::whu(subjects, seed)
         },
@@ -52,7 +43,7 @@ pub fn ensure_synthetic(
 
 /// The protocol of the experiment: read from `file`, or split with the preset's sizes.
 pub fn protocol(
-    layout: DataLayout,
+    layout: PairedLayout,
     root: &Path,
     file: Option<&Path>,
     settings: &Settings,
@@ -62,7 +53,7 @@ pub fn protocol(
         return Ok(Protocol::read(file, root)?);
     }
     Ok(match layout {
-        DataLayout::Oulu => {
+        PairedLayout::Oulu => {
             let (train, test, frames) = settings.oulu_split;
             let data = OuluCasia::scan(root)?;
             for (path, problem) in &data.problems {
@@ -70,7 +61,7 @@ pub fn protocol(
             }
             data.protocol_split(train, test, frames, seed)?
         }
-        DataLayout::Whu => {
+        PairedLayout::Whu => {
             let (train, test, pairs) = settings.whu_split;
             let data = Whu::scan(root)?;
             for (path, problem) in &data.problems {

@@ -12,7 +12,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use visnir_datasets::{Role, Split};
 use visnir_ffe::Embedder;
 
-use crate::data::{ensure_synthetic, pair_key, protocol, training_pairs, DataLayout};
+use visnir_datasets::PairedLayout;
+
+use crate::data::{ensure_synthetic, pair_key, protocol, training_pairs};
 use crate::error::{io_error, Result};
 use crate::evaluate::{embed_crops, mean_abs_difference, score_row, RowMetrics};
 use crate::prepare::{square_crop, Aligner};
@@ -26,7 +28,7 @@ pub const ALIGN_SIZE: u32 = 256;
 #[derive(Debug, Clone)]
 pub struct ExperimentConfig {
     /// Oulu-CASIA (Table II) or WHU (Table I).
-    pub layout: DataLayout,
+    pub layout: PairedLayout,
     /// A real dataset root; `None` generates the synthetic one.
     pub data: Option<PathBuf>,
     /// A protocol file to use instead of a seeded split.

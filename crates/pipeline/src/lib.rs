@@ -16,7 +16,7 @@ mod report;
 mod train;
 
 pub use checkpoint_eval::{evaluate_checkpoint, CheckpointEval, CheckpointReport};
-pub use data::{pair_key, training_pairs, DataLayout};
+pub use data::{pair_key, training_pairs};
 pub use error::{io_error, PipelineError, Result};
 pub use evaluate::{embed_crops, mean_abs_difference, score_row, RowMetrics};
 pub use experiment::{
@@ -27,3 +27,4 @@ pub use preset::{Method, Preset, Settings};
 pub use regression::{compare, comparison_table, Comparison, Reference, ReferenceRow, Tolerances};
 pub use report::{markdown, paper_rows, title, write as write_report, PaperTable, PAPER_TABLES};
 pub use train::{train, train_config, translate, translate_with};
+pub use visnir_datasets::PairedLayout;

@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use visnir_datasets::synth::{self, SynthConfig, SynthLayout};
+use visnir_datasets::synth::{self, SynthConfig};
+use visnir_datasets::PairedLayout;
 use visnir_datasets::{inspect, Layout, OuluCasia, Whu};
 
 use crate::exit::{CliError, InputContext};
@@ -186,7 +187,7 @@ pub fn run_synth(args: SynthArgs) -> Result<(), CliError> {
         bar.inc(1);
     })?;
     bar.finish_and_clear();
-    let layout = if config.layout == SynthLayout::Oulu {
+    let layout = if config.layout == PairedLayout::Oulu {
         "oulu"
     } else {
         "whu"

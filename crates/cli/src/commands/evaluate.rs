@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use visnir_pipeline::{evaluate_checkpoint, CheckpointEval, DataLayout, Preset};
+use visnir_pipeline::{evaluate_checkpoint, CheckpointEval, PairedLayout, Preset};
 
 use crate::commands::gan::Arch;
 use crate::exit::{CliError, InputContext};
@@ -51,8 +51,8 @@ pub struct EvaluateArgs {
 pub fn run(args: EvaluateArgs) -> Result<(), CliError> {
     let device = crate::commands::parse_device(&args.device)?;
     let layout = match args.layout.as_str() {
-        "oulu" => DataLayout::Oulu,
-        "whu" => DataLayout::Whu,
+        "oulu" => PairedLayout::Oulu,
+        "whu" => PairedLayout::Whu,
         other => {
             return Err(CliError::Input(anyhow::anyhow!(
                 "--layout {other}: expected oulu or whu"

@@ -22,23 +22,15 @@ pub use render::render_pair;
 pub use scene::{Expression, Pose, PoseRange, Scene};
 
 use crate::error::{DatasetError, Result};
+use crate::inspect::PairedLayout;
 use crate::oulu::EXPRESSIONS;
 use crate::whu::POSE_TAGS;
-
-/// Which real layout to imitate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SynthLayout {
-    /// Oulu-CASIA NIR-VIS: `{VL,NI}/Strong/P###/<Expression>/###.jpeg`, 320x240.
-    Oulu,
-    /// WHU VIS-NIR: `<subject>/{vis,nir}/<pose>_<nn>.jpg`, 256x256.
-    Whu,
-}
 
 /// What to generate.
 #[derive(Debug, Clone)]
 pub struct SynthConfig {
     /// The layout to write.
-    pub layout: SynthLayout,
+    pub layout: PairedLayout,
     /// Number of subjects.
     pub subjects: usize,
     /// Frames per expression (Oulu) or images per pose tag (WHU).
@@ -51,7 +43,7 @@ impl SynthConfig {
     /// Oulu-like data with enough frames for the usual protocol (8 per expression).
     pub fn oulu(subjects: usize, seed: u64) -> Self {
         Self {
-            layout: SynthLayout::Oulu,
+            layout: PairedLayout::Oulu,
             subjects,
             per_condition: 8,
             seed,
@@ -61,7 +53,7 @@ impl SynthConfig {
     /// WHU-like data: 4 images per pose tag, 20 pairs per subject.
     pub fn whu(subjects: usize, seed: u64) -> Self {
         Self {
-            layout: SynthLayout::Whu,
+            layout: PairedLayout::Whu,
             subjects,
             per_condition: 4,
             seed,
@@ -70,15 +62,15 @@ impl SynthConfig {
 
     fn size(&self) -> (u32, u32) {
         match self.layout {
-            SynthLayout::Oulu => (320, 240),
-            SynthLayout::Whu => (256, 256),
+            PairedLayout::Oulu => (320, 240),
+            PairedLayout::Whu => (256, 256),
         }
     }
 
     fn conditions(&self) -> &'static [&'static str] {
         match self.layout {
-            SynthLayout::Oulu => &EXPRESSIONS,
-            SynthLayout::Whu => &POSE_TAGS,
+            PairedLayout::Oulu => &EXPRESSIONS,
+            PairedLayout::Whu => &POSE_TAGS,
         }
     }
 
@@ -99,12 +91,12 @@ impl SynthConfig {
         let (width, height) = self.size();
         let name = self.conditions()[condition];
         match self.layout {
-            SynthLayout::Oulu => {
+            PairedLayout::Oulu => {
                 let strength = (frame + 1) as f32 / self.per_condition as f32;
                 let expression = Expression::named(name, strength);
                 Scene::sample(&mut rng, PoseRange::free(), expression, width, height)
             }
-            SynthLayout::Whu => Scene::sample(
+            PairedLayout::Whu => Scene::sample(
                 &mut rng,
                 PoseRange::tagged(name),
                 Expression::named("Neutral", 0.0),
@@ -118,11 +110,11 @@ impl SynthConfig {
     pub fn paths(&self, subject: usize, condition: usize, frame: usize) -> (PathBuf, PathBuf) {
         let name = self.conditions()[condition];
         match self.layout {
-            SynthLayout::Oulu => {
+            PairedLayout::Oulu => {
                 let rel = format!("Strong/P{:03}/{name}/{:03}.jpeg", subject + 1, frame + 1);
                 (Path::new("VL").join(&rel), Path::new("NI").join(&rel))
             }
-            SynthLayout::Whu => {
+            PairedLayout::Whu => {
                 let dir = PathBuf::from(format!("S{:03}", subject + 1));
                 let file = format!("{name}_{:02}.jpg", frame + 1);
                 (dir.join("vis").join(&file), dir.join("nir").join(&file))

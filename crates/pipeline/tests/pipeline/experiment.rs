@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use visnir_datasets::synth::{generate, SynthConfig};
 use visnir_pipeline::{
-    pair_key, paper_rows, report_dir, DataLayout, ExperimentConfig, Method, PaperTable, Preset,
+    pair_key, paper_rows, report_dir, ExperimentConfig, Method, PairedLayout, PaperTable, Preset,
 };
 
 #[test]
@@ -54,7 +54,7 @@ fn tiny_experiment_on_a_real_layout_tree_writes_the_report() {
     )
     .unwrap();
     let config = ExperimentConfig {
-        layout: DataLayout::Oulu,
+        layout: PairedLayout::Oulu,
         data: Some(data.clone()),
         protocol: None,
         preset: Preset::Tiny,
