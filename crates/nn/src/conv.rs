@@ -259,7 +259,7 @@ impl CustomOp3 for Conv2dOp {
                     MatRef::rows(&input[p0..], k, width, h * w)
                 } else {
                     cols.resize(k * width, 0.0);
-                    im2col(input, (cin, h, w), (kh, kw), spec, ow, p0, p1, cols);
+                    im2col(input, (cin, h, w), (kh, kw), spec, ow, p0, p1, cols, false);
                     MatRef::rows(cols, k, width, width)
                 };
                 // SAFETY: as above, this task's rows x columns p0..p1 are disjoint from every other task's.
@@ -308,7 +308,8 @@ impl CustomOp3 for Conv2dOp {
     }
 }
 
-/// Writes the patches of output positions `p0..p1` as columns of `cols` (`K` x `p1 - p0`).
+/// Writes the patches of output positions `p0..p1` as columns of `cols` (`K` x `p1 - p0`);
+/// `parallel` spreads the input channels over the rayon pool (for a single large tile).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn im2col(
     input: &[f32],
@@ -319,45 +320,23 @@ pub(crate) fn im2col(
     p0: usize,
     p1: usize,
     cols: &mut [f32],
+    parallel: bool,
 ) {
     let width = p1 - p0;
-    for (c, rows) in cols[..cin * kh * kw * width]
-        .chunks_exact_mut(kh * kw * width)
-        .enumerate()
-    {
-        im2col_channel(
-            &input[c * h * w..(c + 1) * h * w],
-            (h, w),
-            (kh, kw),
-            spec,
-            ow,
-            p0,
-            p1,
-            rows,
-        );
+    let cols = &mut cols[..cin * kh * kw * width];
+    let channel = |(c, rows): (usize, &mut [f32])| {
+        let plane = &input[c * h * w..(c + 1) * h * w];
+        im2col_channel(plane, (h, w), (kh, kw), spec, ow, p0, p1, rows);
+    };
+    if parallel {
+        cols.par_chunks_exact_mut(kh * kw * width)
+            .enumerate()
+            .for_each(channel);
+    } else {
+        cols.chunks_exact_mut(kh * kw * width)
+            .enumerate()
+            .for_each(channel);
     }
-}
-
-/// [`im2col`] with the input channels spread over the rayon pool (for a single large tile).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn im2col_parallel(
-    input: &[f32],
-    (cin, h, w): (usize, usize, usize),
-    (kh, kw): (usize, usize),
-    spec: ConvSpec,
-    ow: usize,
-    p0: usize,
-    p1: usize,
-    cols: &mut [f32],
-) {
-    let width = p1 - p0;
-    cols[..cin * kh * kw * width]
-        .par_chunks_exact_mut(kh * kw * width)
-        .enumerate()
-        .for_each(|(c, rows)| {
-            let plane = &input[c * h * w..(c + 1) * h * w];
-            im2col_channel(plane, (h, w), (kh, kw), spec, ow, p0, p1, rows);
-        });
 }
 
 /// The `kh * kw` rows of one input channel's `plane` in the patch matrix.

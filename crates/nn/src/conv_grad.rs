@@ -5,7 +5,7 @@
 use candle_core::{CpuStorage, CustomOp1, CustomOp2, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-use crate::conv::{conv2d, im2col, im2col_parallel, inside_columns, source, ConvSpec, PadMode};
+use crate::conv::{conv2d, im2col, inside_columns, source, ConvSpec, PadMode};
 use crate::cpu_slice::f32_slice;
 use crate::sgemm::{sgemm_raw, MatRef};
 
@@ -297,11 +297,17 @@ impl CustomOp2 for ConvWeightGrad {
                 MatRef::transposed(&input[p0..], width, k, h * w)
             } else {
                 cols.resize(k * width, 0.0);
-                if parallel {
-                    im2col_parallel(input, (cin, h, w), (kh, kw), self.spec, ow, p0, p1, cols);
-                } else {
-                    im2col(input, (cin, h, w), (kh, kw), self.spec, ow, p0, p1, cols);
-                }
+                im2col(
+                    input,
+                    (cin, h, w),
+                    (kh, kw),
+                    self.spec,
+                    ow,
+                    p0,
+                    p1,
+                    cols,
+                    parallel,
+                );
                 MatRef::transposed(cols, width, k, width)
             };
             let lhs = MatRef::rows(&grad[item * cout * p + p0..], cout, width, p);
