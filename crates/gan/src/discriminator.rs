@@ -73,6 +73,14 @@ impl NLayerDiscriminator {
         })
     }
 
+    /// This discriminator with its weights cut from the graph, for the generator step: the
+    /// adversarial loss reaches the generators without computing discriminator gradients.
+    pub fn frozen(&self) -> Self {
+        Self {
+            model: self.model.frozen(),
+        }
+    }
+
     /// Biases of the convolutions before an instance norm: they never change the output, so
     /// training leaves them fixed.
     pub fn norm_cancelled_biases(&self) -> Vec<Tensor> {

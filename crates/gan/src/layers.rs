@@ -103,6 +103,30 @@ impl Sequential {
         biases
     }
 
+    /// A copy whose parameters are cut from the autograd graph: gradients still flow through
+    /// it to its input, but none is computed for its weights (PyTorch's `requires_grad_(False)`).
+    pub fn frozen(&self) -> Self {
+        let layers = self
+            .layers
+            .iter()
+            .map(|layer| match layer {
+                Layer::Conv { weight, bias, spec } => Layer::Conv {
+                    weight: weight.detach(),
+                    bias: bias.detach(),
+                    spec: *spec,
+                },
+                Layer::ConvTranspose { weight, bias, spec } => Layer::ConvTranspose {
+                    weight: weight.detach(),
+                    bias: bias.detach(),
+                    spec: *spec,
+                },
+                Layer::ResBlock(block) => Layer::ResBlock(Box::new(block.frozen())),
+                other => other.clone(),
+            })
+            .collect();
+        Self { layers }
+    }
+
     /// Runs one layer on its own (reflection padding materialised).
     fn apply(layer: &Layer, x: &Tensor) -> Result<Tensor> {
         match layer {

@@ -176,13 +176,13 @@ struct Conv2dOp {
 
 /// A raw output pointer shared by tasks that write disjoint regions.
 #[derive(Clone, Copy)]
-struct SharedOut(*mut f32, usize);
+pub(crate) struct SharedOut(pub *mut f32, pub usize);
 // SAFETY: every task writes a disjoint set of elements (its own batch item and column tile).
 unsafe impl Send for SharedOut {}
 unsafe impl Sync for SharedOut {}
 
 impl SharedOut {
-    fn at(&self, offset: usize) -> *mut f32 {
+    pub(crate) fn at(&self, offset: usize) -> *mut f32 {
         debug_assert!(offset <= self.1);
         // SAFETY: offsets stay within the allocation (checked in debug builds).
         unsafe { self.0.add(offset) }
@@ -233,6 +233,10 @@ impl CustomOp3 for Conv2dOp {
             f32_slice(ws, wl, "conv2d")?,
             f32_slice(bs, bl, "conv2d")?,
         );
+        if crate::winograd::winograd_applies(cin, cout, (kh, kw), spec) {
+            let (out, _) = crate::winograd::winograd_forward(x, (n, cin, h, w), weight, bias, spec);
+            return Ok((CpuStorage::F32(out), Shape::from((n, cout, oh, ow))));
+        }
         let k = cin * kh * kw;
         let p = oh * ow;
         let direct =
@@ -272,10 +276,12 @@ impl CustomOp3 for Conv2dOp {
         &self,
         x: &Tensor,
         weight: &Tensor,
-        _bias: &Tensor,
+        bias: &Tensor,
         _res: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
+        // Gradients are computed only for the arguments that lead to a variable: not for an
+        // input image, nor for the weights of a frozen network.
         use crate::conv_grad::{
             channel_sums, prefer_stride1_input_grad, stride1_input_grad, ConvInputGrad,
             ConvWeightGrad,
@@ -285,26 +291,33 @@ impl CustomOp3 for Conv2dOp {
         let (cout, _, kh, kw) = weight.dims4()?;
         let (_, _, oh, ow) = grad.dims4()?;
         let spec = self.spec;
-        let dx = if prefer_stride1_input_grad((cin, cout), (kh, kw), (h, w), (oh, ow), spec) {
-            stride1_input_grad(&grad, weight, spec, (h, w))?.detach()
+        let dx = if !x.track_op() {
+            None
+        } else if prefer_stride1_input_grad((cin, cout), (kh, kw), (h, w), (oh, ow), spec) {
+            Some(stride1_input_grad(&grad, weight, spec, (h, w))?.detach())
         } else {
-            grad.apply_op2_no_bwd(
+            Some(grad.apply_op2_no_bwd(
                 &weight.contiguous()?,
                 &ConvInputGrad {
                     spec,
                     input_hw: (h, w),
                 },
-            )?
+            )?)
         };
-        let dw = x.contiguous()?.apply_op2_no_bwd(
-            &grad,
-            &ConvWeightGrad {
-                spec: self.spec,
-                kernel: (kh, kw),
-            },
-        )?;
-        let db = channel_sums(&grad)?;
-        Ok((Some(dx), Some(dw), Some(db)))
+        let dw = weight
+            .track_op()
+            .then(|| {
+                x.contiguous()?.apply_op2_no_bwd(
+                    &grad,
+                    &ConvWeightGrad {
+                        spec: self.spec,
+                        kernel: (kh, kw),
+                    },
+                )
+            })
+            .transpose()?;
+        let db = bias.track_op().then(|| channel_sums(&grad)).transpose()?;
+        Ok((dx, dw, db))
     }
 }
 

@@ -151,7 +151,9 @@ pub(crate) fn prefer_stride1_input_grad(
     spec: ConvSpec,
 ) -> bool {
     let pads = spec.pad_before + spec.pad_after;
-    stride1_applies(spec, kernel) && 4 * cout * (h + pads) * (w + pads) <= 5 * cin * oh * ow
+    stride1_applies(spec, kernel)
+        && (crate::winograd::winograd_applies(cout, cin, kernel, spec)
+            || 4 * cout * (h + pads) * (w + pads) <= 5 * cin * oh * ow)
 }
 
 /// Input gradient of a stride-1 convolution with a square kernel, as a forward convolution:
@@ -270,12 +272,22 @@ impl CustomOp2 for ConvWeightGrad {
             f32_slice(xs, xl, "convolution gradient")?,
             f32_slice(gs, gl, "convolution gradient")?,
         );
+        if crate::winograd::winograd_applies(cin, cout, (kh, kw), self.spec) {
+            let dw =
+                crate::winograd::winograd_weight_grad(x, (n, cin, h, w), grad, cout, self.spec);
+            return Ok((CpuStorage::F32(dw), Shape::from((cout, cin, kh, kw))));
+        }
         if cout <= FEW_OUTPUT_CHANNELS {
             let dw = weight_grad_direct(x, grad, (n, cin, h, w), (cout, oh, ow), self);
             return Ok((CpuStorage::F32(dw), Shape::from((cout, cin, kh, kw))));
         }
         let (k, p) = (cin * kh * kw, oh * ow);
-        let tile = tile_width(k, p).min(4096);
+        let mut tile = tile_width(k, p).min(4096);
+        // A small weight gradient with long sums keeps a parallel gemm on one thread (it
+        // splits the output, never the sum): split the sum into eight jobs instead.
+        if cout * k < SMALL_WEIGHT_GRAD && n * p.div_ceil(tile) < 8 {
+            tile = p.div_ceil(8usize.div_ceil(n)).max(1);
+        }
         let tiles = p.div_ceil(tile);
         let direct = kh == 1
             && kw == 1
@@ -341,6 +353,9 @@ impl CustomOp2 for ConvWeightGrad {
         Ok((CpuStorage::F32(partial), Shape::from((cout, cin, kh, kw))))
     }
 }
+
+/// Weight gradients with fewer elements than this are summed in eight jobs or more.
+const SMALL_WEIGHT_GRAD: usize = 32768;
 
 /// Up to this many output channels, the weight gradient is summed directly: a gemm with so
 /// few rows wastes most of its tile and the patch matrix costs more than the products.

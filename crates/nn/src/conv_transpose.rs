@@ -111,23 +111,38 @@ impl CustomOp3 for ConvTransposeOp {
         &self,
         x: &Tensor,
         weight: &Tensor,
-        _bias: &Tensor,
+        bias: &Tensor,
         _res: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
         let grad = grad.contiguous()?;
         let spec = self.spec.conv();
-        let zero = Tensor::zeros(weight.dim(0)?, weight.dtype(), weight.device())?;
-        let dx = conv2d(&grad, &weight.contiguous()?, &zero, spec)?.detach();
+        let dx = x
+            .track_op()
+            .then(|| {
+                let zero = Tensor::zeros(weight.dim(0)?, weight.dtype(), weight.device())?;
+                Ok::<_, candle_core::Error>(
+                    conv2d(&grad, &weight.contiguous()?, &zero, spec)?.detach(),
+                )
+            })
+            .transpose()?;
         let (_, _, kh, kw) = weight.dims4()?;
-        let dw = grad.apply_op2_no_bwd(
-            &x.contiguous()?,
-            &ConvWeightGrad {
-                spec,
-                kernel: (kh, kw),
-            },
-        )?;
-        let db = crate::conv_grad::channel_sums(&grad)?;
-        Ok((Some(dx), Some(dw), Some(db)))
+        let dw = weight
+            .track_op()
+            .then(|| {
+                grad.apply_op2_no_bwd(
+                    &x.contiguous()?,
+                    &ConvWeightGrad {
+                        spec,
+                        kernel: (kh, kw),
+                    },
+                )
+            })
+            .transpose()?;
+        let db = bias
+            .track_op()
+            .then(|| crate::conv_grad::channel_sums(&grad))
+            .transpose()?;
+        Ok((dx, dw, db))
     }
 }

@@ -138,7 +138,7 @@ impl CustomOp3 for DepthwiseOp {
         &self,
         x: &Tensor,
         weight: &Tensor,
-        _bias: &Tensor,
+        bias: &Tensor,
         _res: &Tensor,
         grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>, Option<Tensor>)> {
@@ -152,10 +152,19 @@ impl CustomOp3 for DepthwiseOp {
             input_hw: (h, w),
             wrt_input,
         };
-        let dx = grad.apply_op2_no_bwd(&weight.contiguous()?, &op(true))?;
-        let dw = x.contiguous()?.apply_op2_no_bwd(&grad, &op(false))?;
-        let db = crate::conv_grad::channel_sums(&grad)?;
-        Ok((Some(dx), Some(dw), Some(db)))
+        let dx = x
+            .track_op()
+            .then(|| grad.apply_op2_no_bwd(&weight.contiguous()?, &op(true)))
+            .transpose()?;
+        let dw = weight
+            .track_op()
+            .then(|| x.contiguous()?.apply_op2_no_bwd(&grad, &op(false)))
+            .transpose()?;
+        let db = bias
+            .track_op()
+            .then(|| crate::conv_grad::channel_sums(&grad))
+            .transpose()?;
+        Ok((dx, dw, db))
     }
 }
 

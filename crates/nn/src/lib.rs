@@ -31,6 +31,7 @@ mod sgemm;
 pub mod tfjs;
 pub mod torch_legacy;
 mod weights_source;
+mod winograd;
 
 pub use allocator::reuse_freed_buffers;
 pub use conv::{conv2d, conv2d_generic, pad2d, Conv2d, ConvSpec, PadMode};

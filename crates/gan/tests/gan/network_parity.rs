@@ -57,3 +57,36 @@ fn tiny_generator_and_discriminator_match_pytorch() {
     let diff = max_diff(&d.forward(&y).unwrap(), &io["D_output_on_G_output"]);
     assert!(diff <= 1e-4, "D(G(input)): {diff}");
 }
+
+#[test]
+fn a_frozen_discriminator_passes_gradients_to_its_input_only() {
+    let device = Device::Cpu;
+    let varmap = candle_nn::VarMap::new();
+    let vb = VarBuilder::from_varmap(&varmap, DType::F32, &device);
+    let cfg = visnir_gan::DiscriminatorConfig {
+        input_nc: 3,
+        ndf: 8,
+        n_layers: 3,
+    };
+    let d = visnir_gan::NLayerDiscriminator::new(cfg, vb).unwrap();
+    let x = candle_core::Var::randn(0f32, 1.0, (1, 3, 64, 64), &device).unwrap();
+    let live = d.forward(&x).unwrap().sqr().unwrap().sum_all().unwrap();
+    let frozen = d
+        .frozen()
+        .forward(&x)
+        .unwrap()
+        .sqr()
+        .unwrap()
+        .sum_all()
+        .unwrap();
+    assert_eq!(
+        live.to_scalar::<f32>().unwrap(),
+        frozen.to_scalar::<f32>().unwrap()
+    );
+    let (live, frozen) = (live.backward().unwrap(), frozen.backward().unwrap());
+    let dx = |g: &candle_core::backprop::GradStore| g.get(x.as_tensor()).unwrap().clone();
+    assert_eq!(max_diff(&dx(&live), &dx(&frozen)), 0.0);
+    let weights = varmap.all_vars();
+    assert!(weights.iter().all(|w| live.get(w.as_tensor()).is_some()));
+    assert!(weights.iter().all(|w| frozen.get(w.as_tensor()).is_none()));
+}

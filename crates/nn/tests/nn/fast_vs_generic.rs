@@ -49,6 +49,34 @@ fn conv2d_matches_generic() {
             (3, 300, 3, 3),
             ConvSpec::symmetric(2, 1, PadMode::Reflect),
         ),
+        // 3x3 stride 1 with 32 channels or more: Winograd F(2x2, 3x3), with odd sizes (a
+        // partial last tile), both paddings, asymmetric, full (the input gradient's) and none.
+        (
+            (2, 32, 9, 11),
+            (33, 32, 3, 3),
+            ConvSpec::symmetric(1, 1, PadMode::Reflect),
+        ),
+        (
+            (1, 40, 8, 8),
+            (32, 40, 3, 3),
+            ConvSpec::symmetric(1, 1, PadMode::Zeros),
+        ),
+        (
+            (1, 32, 7, 6),
+            (36, 32, 3, 3),
+            ConvSpec {
+                stride: 1,
+                pad_before: 0,
+                pad_after: 2,
+                mode: PadMode::Zeros,
+            },
+        ),
+        (
+            (1, 32, 5, 5),
+            (32, 32, 3, 3),
+            ConvSpec::symmetric(1, 2, PadMode::Zeros),
+        ),
+        ((1, 32, 10, 7), (32, 32, 3, 3), ConvSpec::VALID),
     ];
     for (i, (xs, ws, spec)) in cases.into_iter().enumerate() {
         let x = random(&[xs.0, xs.1, xs.2, xs.3], i as u64 + 1);

@@ -165,6 +165,23 @@ fn conv2d_gradients() {
             },
         ),
         (
+            "Winograd 3x3 reflect s1, odd sizes",
+            (2, 32, 7, 9),
+            (34, 32, 3, 3),
+            ConvSpec::symmetric(1, 1, PadMode::Reflect),
+        ),
+        (
+            "Winograd 3x3 asymmetric zero padding",
+            (1, 32, 6, 5),
+            (32, 32, 3, 3),
+            ConvSpec {
+                stride: 1,
+                pad_before: 0,
+                pad_after: 2,
+                mode: PadMode::Zeros,
+            },
+        ),
+        (
             "wide input, several gemm tiles",
             (1, 300, 20, 20),
             (2, 300, 3, 3),
