@@ -79,7 +79,7 @@ impl CustomOp2 for PreluOp {
             .for_each(|(i, (out, block))| {
                 let a = slope[i % channels];
                 for (o, &v) in out.iter_mut().zip(block) {
-                    *o = if v > 0.0 { v } else { a * v };
+                    *o = v * crate::leaky_relu::slope_factor(v, a);
                 }
             });
         Ok((CpuStorage::F32(out), xl.shape().clone()))
