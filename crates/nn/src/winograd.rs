@@ -332,8 +332,10 @@ pub(crate) fn winograd_weight_grad(
     dw.par_chunks_exact_mut(cin * 9)
         .enumerate()
         .for_each(|(co, filters)| {
+            let rows: [&[f32]; XI] = std::array::from_fn(|xi| &du[(xi * cout + co) * cin..][..cin]);
             for (ci, g) in filters.chunks_exact_mut(9).enumerate() {
-                let at = |a: usize, c: usize| du[((a * 4 + c) * cout + co) * cin + ci];
+                let u = rows.map(|row| row[ci]);
+                let at = |a: usize, c: usize| u[a * 4 + c];
                 // Columns of G^T dU (3 x 4), then its rows times G.
                 let column = |c: usize| {
                     let (u0, u1, u2, u3) = (at(0, c), at(1, c), at(2, c), at(3, c));
