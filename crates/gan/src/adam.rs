@@ -59,6 +59,16 @@ impl Adam {
 
     /// Applies one update from the gradients in `grads` (variables without one are left alone).
     pub fn step(&mut self, grads: &candle_core::backprop::GradStore) -> Result<()> {
+        self.update(grads, true)
+    }
+
+    /// [`Adam::step`] through candle ops only (the path off the CPU), to test the fused one.
+    #[cfg(test)]
+    fn step_with_candle_ops(&mut self, grads: &candle_core::backprop::GradStore) -> Result<()> {
+        self.update(grads, false)
+    }
+
+    fn update(&mut self, grads: &candle_core::backprop::GradStore, fused: bool) -> Result<()> {
         self.step += 1;
         let AdamConfig {
             lr,
@@ -73,6 +83,23 @@ impl Adam {
             let Some(g) = grads.get(var.as_tensor()) else {
                 continue;
             };
+            let factors = AdamFactors {
+                beta1,
+                beta2,
+                step_size,
+                correction2,
+                eps,
+            };
+            let fast = if fused {
+                fused_update(var, g, m, v, factors)?
+            } else {
+                None
+            };
+            if let Some((theta, first, second)) = fast {
+                (*m, *v) = (first, second);
+                var.set(&theta)?;
+                continue;
+            }
             // Detached: moments must not keep the autograd graph of past steps alive.
             let g = g.detach();
             *m = ((&*m * beta1)? + (&g * (1.0 - beta1))?)?.detach();
@@ -128,6 +155,88 @@ impl Adam {
     }
 }
 
+/// The scalars of one Adam update.
+#[derive(Debug, Clone, Copy)]
+struct AdamFactors {
+    beta1: f64,
+    beta2: f64,
+    step_size: f64,
+    correction2: f64,
+    eps: f64,
+}
+
+/// The contiguous f32 values of a CPU tensor, if it is one.
+fn cpu_values(t: &Tensor) -> Option<Vec<f32>> {
+    (t.device().is_cpu() && t.dtype() == candle_core::DType::F32 && t.is_contiguous())
+        .then(|| t.flatten_all().and_then(|t| t.to_vec1::<f32>()).ok())
+        .flatten()
+}
+
+/// One pass over parameter, gradient and moments on the CPU, in parallel: the same f32
+/// operations in the same order as the candle-op update (each `tensor * f64` is
+/// `v * f + 0`), so the result is bit-identical. `None` off the CPU.
+fn fused_update(
+    var: &Var,
+    g: &Tensor,
+    m: &Tensor,
+    v: &Tensor,
+    f: AdamFactors,
+) -> Result<Option<(Tensor, Tensor, Tensor)>> {
+    use rayon::prelude::*;
+    let theta = var.as_tensor();
+    let (Some(p), Some(g), Some(m), Some(v)) = (
+        cpu_values(theta),
+        cpu_values(g),
+        cpu_values(m),
+        cpu_values(v),
+    ) else {
+        return Ok(None);
+    };
+    if g.len() != p.len() || m.len() != p.len() || v.len() != p.len() {
+        candle_core::bail!(
+            "adam: gradient or moments do not match a {:?} variable",
+            theta.dims()
+        );
+    }
+    let b1 = f.beta1 as f32;
+    let g1 = (1.0 - f.beta1) as f32;
+    let b2 = f.beta2 as f32;
+    let g2 = (1.0 - f.beta2) as f32;
+    let inv_c2 = (1.0 / f.correction2) as f32;
+    let eps = f.eps as f32;
+    let step = f.step_size as f32;
+    let n = p.len();
+    let (mut p2, mut m2, mut v2) = (vec![0f32; n], vec![0f32; n], vec![0f32; n]);
+    const CHUNK: usize = 1 << 14;
+    p2.par_chunks_mut(CHUNK)
+        .zip(m2.par_chunks_mut(CHUNK))
+        .zip(v2.par_chunks_mut(CHUNK))
+        .enumerate()
+        .for_each(|(c, ((p2, m2), v2))| {
+            let range = c * CHUNK..c * CHUNK + p2.len();
+            let (p, g, m, v) = (
+                &p[range.clone()],
+                &g[range.clone()],
+                &m[range.clone()],
+                &v[range],
+            );
+            for i in 0..p2.len() {
+                let first = (m[i] * b1 + 0.0) + (g[i] * g1 + 0.0);
+                let second = (v[i] * b2 + 0.0) + ((g[i] * g[i]) * g2 + 0.0);
+                let denom = (second.sqrt() * inv_c2 + 0.0) * 1.0 + eps;
+                let update = (first / denom) * step + 0.0;
+                (m2[i], v2[i], p2[i]) = (first, second, p[i] - update);
+            }
+        });
+    let shape = theta.shape();
+    let device = theta.device();
+    Ok(Some((
+        Tensor::from_vec(p2, shape, device)?,
+        Tensor::from_vec(m2, shape, device)?,
+        Tensor::from_vec(v2, shape, device)?,
+    )))
+}
+
 /// CycleGAN's linear schedule: `lr * (1 - max(0, epoch - n_epochs) / (n_epochs_decay + 1))`
 /// for 0-based `epoch`.
 pub fn linear_decay_lr(base_lr: f64, epoch: usize, n_epochs: usize, n_epochs_decay: usize) -> f64 {
@@ -138,6 +247,47 @@ pub fn linear_decay_lr(base_lr: f64, epoch: usize, n_epochs: usize, n_epochs_dec
 mod tests {
     use super::*;
     use candle_core::{Device, Var};
+
+    #[test]
+    fn fused_cpu_update_equals_the_candle_op_update_bit_for_bit() {
+        let device = Device::Cpu;
+        let start = Tensor::randn(0f32, 1.0, (3, 1000), &device).unwrap();
+        let (a, b) = (
+            Var::from_tensor(&start).unwrap(),
+            Var::from_tensor(&start).unwrap(),
+        );
+        let mut fused = Adam::new(vec![a.clone()], AdamConfig::default()).unwrap();
+        let mut reference = Adam::new(vec![b.clone()], AdamConfig::default()).unwrap();
+        for step in 0..4 {
+            let target = Tensor::randn(0f32, 1.0, (3, 1000), &device).unwrap();
+            let grads = |w: &Var| {
+                let d = (w.as_tensor() - &target).unwrap();
+                // Tiny and zero gradients too, where rounding differences would show.
+                let scale = if step == 2 { 1e-20 } else { 1.0 };
+                (d.sqr().unwrap().sum_all().unwrap() * scale)
+                    .unwrap()
+                    .backward()
+                    .unwrap()
+            };
+            fused.step(&grads(&a)).unwrap();
+            let g = grads(&b);
+            reference.step_with_candle_ops(&g).unwrap();
+        }
+        let bits = |t: &Tensor| -> Vec<u32> {
+            t.flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap()
+                .iter()
+                .map(|x| x.to_bits())
+                .collect()
+        };
+        assert_eq!(bits(a.as_tensor()), bits(b.as_tensor()));
+        let (_, m1, v1) = fused.state();
+        let (_, m2, v2) = reference.state();
+        assert_eq!(bits(&m1[0]), bits(&m2[0]));
+        assert_eq!(bits(&v1[0]), bits(&v2[0]));
+    }
 
     #[test]
     fn moments_do_not_keep_the_graph_alive() {
