@@ -179,7 +179,10 @@ fn gan(repeats: usize) -> anyhow::Result<()> {
     let varmap = candle_nn::VarMap::new();
     let vb = candle_nn::VarBuilder::from_varmap(&varmap, DType::F32, &device);
     let g = ResnetGenerator::new(ResnetGeneratorConfig::default(), vb)?;
-    for (size, reference) in [(128, "116 ms"), (256, "459 ms")] {
+    for (size, reference) in [
+        (128, "109-139 ms (issue: 116)"),
+        (256, "436-564 ms (issue: 459)"),
+    ] {
         let x = Tensor::randn(0f32, 0.5, (1, 3, size, size), &device)?;
         let time = median_time(repeats, || g.forward(&x));
         report(
@@ -200,13 +203,13 @@ fn gan(repeats: usize) -> anyhow::Result<()> {
             "CycleGAN, no identity loss",
             resnet,
             no_identity,
-            "PyTorch 2.15: 1482-1549 ms (issue: 1570)",
+            "PyTorch 2.15: 1436-1791 ms (issue: 1570)",
         ),
         (
             "CycleGAN, identity 0.5",
             resnet,
             LossPreset::Basic.weights(),
-            "PyTorch 2.15: 2093-2226 ms",
+            "PyTorch 2.15: 2104-2571 ms",
         ),
         (
             "FFE-CycleGAN, official losses",
