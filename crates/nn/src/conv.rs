@@ -283,8 +283,7 @@ impl CustomOp3 for Conv2dOp {
         // Gradients are computed only for the arguments that lead to a variable: not for an
         // input image, nor for the weights of a frozen network.
         use crate::conv_grad::{
-            channel_sums, prefer_stride1_input_grad, stride1_input_grad, ConvInputGrad,
-            ConvWeightGrad,
+            bias_grad, prefer_stride1_input_grad, stride1_input_grad, ConvInputGrad, ConvWeightGrad,
         };
         let grad = grad.contiguous()?;
         let (_, cin, h, w) = x.dims4()?;
@@ -316,7 +315,7 @@ impl CustomOp3 for Conv2dOp {
                 )
             })
             .transpose()?;
-        let db = bias.track_op().then(|| channel_sums(&grad)).transpose()?;
+        let db = bias_grad(bias, &grad)?;
         Ok((dx, dw, db))
     }
 }

@@ -133,6 +133,11 @@ pub(crate) fn channel_sums(grad: &Tensor) -> Result<Tensor> {
     grad.reshape((n, c, h * w))?.sum(2)?.sum(0)
 }
 
+/// The bias gradient ([`channel_sums`] of `grad`) when `bias` leads to a variable, else `None`.
+pub(crate) fn bias_grad(bias: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+    bias.track_op().then(|| channel_sums(grad)).transpose()
+}
+
 /// Whether [`stride1_input_grad`] can compute the input gradient of `spec` with a `kh` x `kw`
 /// kernel: stride 1, a square kernel, padding smaller than it.
 fn stride1_applies(spec: ConvSpec, (kh, kw): (usize, usize)) -> bool {

@@ -139,10 +139,7 @@ impl CustomOp3 for ConvTransposeOp {
                 )
             })
             .transpose()?;
-        let db = bias
-            .track_op()
-            .then(|| crate::conv_grad::channel_sums(&grad))
-            .transpose()?;
+        let db = crate::conv_grad::bias_grad(bias, &grad)?;
         Ok((dx, dw, db))
     }
 }

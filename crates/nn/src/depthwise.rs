@@ -160,10 +160,7 @@ impl CustomOp3 for DepthwiseOp {
             .track_op()
             .then(|| x.contiguous()?.apply_op2_no_bwd(&grad, &op(false)))
             .transpose()?;
-        let db = bias
-            .track_op()
-            .then(|| crate::conv_grad::channel_sums(&grad))
-            .transpose()?;
+        let db = crate::conv_grad::bias_grad(bias, &grad)?;
         Ok((dx, dw, db))
     }
 }
