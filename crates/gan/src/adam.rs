@@ -165,13 +165,6 @@ struct AdamFactors {
     eps: f64,
 }
 
-/// The contiguous f32 values of a CPU tensor, if it is one.
-fn cpu_values(t: &Tensor) -> Option<Vec<f32>> {
-    (t.device().is_cpu() && t.dtype() == candle_core::DType::F32 && t.is_contiguous())
-        .then(|| t.flatten_all().and_then(|t| t.to_vec1::<f32>()).ok())
-        .flatten()
-}
-
 /// One pass over parameter, gradient and moments on the CPU, in parallel: the same f32
 /// operations in the same order as the candle-op update (each `tensor * f64` is
 /// `v * f + 0`), so the result is bit-identical. `None` off the CPU.
@@ -184,14 +177,20 @@ fn fused_update(
 ) -> Result<Option<(Tensor, Tensor, Tensor)>> {
     use rayon::prelude::*;
     let theta = var.as_tensor();
-    let (Some(p), Some(g), Some(m), Some(v)) = (
-        cpu_values(theta),
-        cpu_values(g),
-        cpu_values(m),
-        cpu_values(v),
-    ) else {
-        return Ok(None);
+    let tensors = [theta, g, m, v];
+    let on_cpu = |t: &Tensor| {
+        t.device().is_cpu() && t.dtype() == candle_core::DType::F32 && t.is_contiguous()
     };
+    if !tensors.iter().all(|t| on_cpu(t)) {
+        return Ok(None);
+    }
+    // Borrowed in place: the update reads each value once.
+    let storages = tensors.map(|t| t.storage_and_layout());
+    let slice = |i: usize| match &*storages[i].0 {
+        candle_core::Storage::Cpu(cpu) => visnir_nn::f32_slice(cpu, storages[i].1, "adam"),
+        _ => candle_core::bail!("adam: a CPU tensor without CPU storage"),
+    };
+    let (p, g, m, v) = (slice(0)?, slice(1)?, slice(2)?, slice(3)?);
     if g.len() != p.len() || m.len() != p.len() || v.len() != p.len() {
         candle_core::bail!(
             "adam: gradient or moments do not match a {:?} variable",

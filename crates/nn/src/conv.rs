@@ -234,7 +234,7 @@ impl CustomOp3 for Conv2dOp {
             f32_slice(bs, bl, "conv2d")?,
         );
         if crate::winograd::winograd_applies(cin, cout, (kh, kw), spec) {
-            let (out, _) = crate::winograd::winograd_forward(x, (n, cin, h, w), weight, bias, spec);
+            let out = crate::winograd::winograd_forward(x, (n, cin, h, w), weight, bias, spec);
             return Ok((CpuStorage::F32(out), Shape::from((n, cout, oh, ow))));
         }
         let k = cin * kh * kw;

@@ -121,9 +121,7 @@ impl CustomOp3 for ConvTransposeOp {
             .track_op()
             .then(|| {
                 let zero = Tensor::zeros(weight.dim(0)?, weight.dtype(), weight.device())?;
-                Ok::<_, candle_core::Error>(
-                    conv2d(&grad, &weight.contiguous()?, &zero, spec)?.detach(),
-                )
+                conv2d(&grad, &weight.contiguous()?, &zero, spec).map(|dx| dx.detach())
             })
             .transpose()?;
         let (_, _, kh, kw) = weight.dims4()?;

@@ -36,6 +36,7 @@ mod winograd;
 pub use allocator::reuse_freed_buffers;
 pub use conv::{conv2d, conv2d_generic, pad2d, Conv2d, ConvSpec, PadMode};
 pub use conv_transpose::{conv_transpose2d, conv_transpose2d_generic, ConvTransposeSpec};
+pub use cpu_slice::f32_slice;
 pub use depthwise::{depthwise_conv2d, depthwise_conv2d_generic, tf_same_padding};
 pub use device::DeviceChoice;
 pub use error::{NnError, Result};

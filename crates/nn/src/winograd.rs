@@ -206,14 +206,14 @@ fn output_tiles(m: &[f32], tiles: Tiles, bias: f32, scratch: &mut Vec<f32>, plan
 }
 
 /// Forward 3x3 stride-1 convolution of `x` (`n` x `cin` x `h` x `w`) with `weight` and `bias`;
-/// returns the `n` x `cout` x `oh` x `ow` output and its size.
+/// returns the `n` x `cout` x `oh` x `ow` output.
 pub(crate) fn winograd_forward(
     x: &[f32],
     (n, cin, h, w): (usize, usize, usize, usize),
     weight: &[f32],
     bias: &[f32],
     spec: ConvSpec,
-) -> (Vec<f32>, (usize, usize)) {
+) -> Vec<f32> {
     let cout = bias.len();
     let tiles = Tiles::new((h, w), spec);
     let (oh, ow, count) = (tiles.oh, tiles.ow, tiles.count());
@@ -242,7 +242,7 @@ pub(crate) fn winograd_forward(
                 output_tiles(m, tiles, b, scratch, plane);
             });
     }
-    (out, (oh, ow))
+    out
 }
 
 /// `A dY A^T` of every 2x2 tile of one output-gradient plane `g` (`oh` x `ow`, zeros past its

@@ -6,11 +6,9 @@ use std::path::{Path, PathBuf};
 
 use candle_core::Device;
 use image::RgbImage;
-use visnir_datasets::{ProtocolEntry, Role, Split};
+use visnir_datasets::{PairedLayout, ProtocolEntry, Role, Split};
 use visnir_ffe::Embedder;
 use visnir_gan::{load_generator, Direction, FfeGeneratorConfig};
-
-use visnir_datasets::PairedLayout;
 
 use crate::data::protocol;
 use crate::error::{PipelineError, Result};

@@ -9,10 +9,8 @@ use std::time::Instant;
 use candle_core::Device;
 use image::RgbImage;
 use indicatif::{ProgressBar, ProgressStyle};
-use visnir_datasets::{Role, Split};
+use visnir_datasets::{PairedLayout, Role, Split};
 use visnir_ffe::Embedder;
-
-use visnir_datasets::PairedLayout;
 
 use crate::data::{ensure_synthetic, pair_key, protocol, training_pairs};
 use crate::error::{io_error, Result};
