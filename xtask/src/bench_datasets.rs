@@ -50,14 +50,13 @@ pub fn run(subjects: usize, seed: u64) -> anyhow::Result<()> {
     let mut embedded = Vec::new();
     for (name, paths, ids) in &sets {
         let aligned = aligner.align_all(&root.join("data"), paths, &|| {})?;
-        let found = aligned.crops.iter().filter(|c| c.is_ok()).count();
+        let found = aligned.iter().filter(|c| c.is_ok()).count();
         println!(
             "MTCNN {name}: face found in {found}/{} = {:.1}%",
             paths.len(),
             100.0 * found as f64 / paths.len() as f64
         );
         let (crops, kept): (Vec<_>, Vec<_>) = aligned
-            .crops
             .into_iter()
             .zip(ids)
             .filter_map(|(c, id)| c.ok().map(|c| (c, id.clone())))

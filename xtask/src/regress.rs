@@ -9,7 +9,7 @@ use anyhow::Context;
 use clap::Args;
 use visnir_pipeline::{
     compare, comparison_table, report_dir, ExperimentConfig, PairedLayout, PaperTable, Preset,
-    Reference, Tolerances,
+    Reference, Select, Tolerances,
 };
 
 /// Arguments of `cargo xtask regress`.
@@ -40,6 +40,7 @@ pub fn run(args: RegressArgs) -> anyhow::Result<()> {
         device: candle_core::Device::Cpu,
         out: args.out.clone(),
         seed: 0,
+        select: Select::Last,
     };
     let outcome = visnir_pipeline::run(&config)?;
     visnir_pipeline::write_report(&report_dir(&args.out), PaperTable::Two, &outcome, "tiny")?;

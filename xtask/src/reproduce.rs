@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use visnir_pipeline::{report_dir, ExperimentConfig, PairedLayout, PaperTable, Preset};
+use visnir_pipeline::{report_dir, ExperimentConfig, PairedLayout, PaperTable, Preset, Select};
 
 /// Arguments of both reproduce tasks.
 #[derive(Debug, Args)]
@@ -42,6 +42,34 @@ pub struct ReproduceArgs {
     /// Override the preset's learning rate.
     #[arg(long)]
     lr: Option<f64>,
+    /// Override the preset's crop size (side of the images the models train on).
+    #[arg(long)]
+    size: Option<u32>,
+    /// Override the preset's frames per expression (Oulu) or pairs per subject (WHU) of the
+    /// protocol.
+    #[arg(long)]
+    frames: Option<usize>,
+    /// Held-out validation pairs per training subject for the learning curves (0: none);
+    /// synthetic data gets one more frame per condition to hold out.
+    #[arg(long)]
+    validation_pairs: Option<usize>,
+    /// Iterations between two points of the learning curves.
+    #[arg(long)]
+    validate_every: Option<u64>,
+    /// Which checkpoint translates the test gallery: `last` (end of the schedule, as the
+    /// paper) or `best` (best validation Rank-1 + TAR@FAR=1%).
+    #[arg(long, default_value = "last", value_parser = parse_select)]
+    select: Select,
+}
+
+fn parse_select(s: &str) -> Result<Select, String> {
+    match s {
+        "last" => Ok(Select::Last),
+        "best" => Ok(Select::Best),
+        other => Err(format!(
+            "unknown checkpoint `{other}` (expected last or best)"
+        )),
+    }
 }
 
 /// Runs the experiment behind `table` and prints its table.
@@ -74,6 +102,23 @@ pub fn run(args: ReproduceArgs, table: PaperTable) -> anyhow::Result<()> {
     settings.n_epochs = args.epochs.unwrap_or(settings.n_epochs);
     settings.n_epochs_decay = args.epochs_decay.unwrap_or(settings.n_epochs_decay);
     settings.lr = args.lr.unwrap_or(settings.lr);
+    settings.size = args.size.unwrap_or(settings.size);
+    if let Some(frames) = args.frames {
+        settings.oulu_split.2 = frames;
+        settings.whu_split.2 = frames;
+        settings.synth.1 = settings.synth.1.max(frames);
+        settings.synth.2 = settings.synth.2.max(frames.div_ceil(5));
+    }
+    settings.validation_pairs = args.validation_pairs.unwrap_or(settings.validation_pairs);
+    settings.validate_every = args.validate_every.unwrap_or(settings.validate_every);
+    if settings.validation_pairs > 0 && args.data.is_none() {
+        settings.synth.1 = settings.synth.1.max(settings.oulu_split.2 + 1);
+        settings.synth.2 = settings.synth.2.max(settings.whu_split.2.div_ceil(5) + 1);
+    }
+    anyhow::ensure!(
+        args.select == Select::Last || settings.validation_pairs > 0,
+        "--select best needs validation pairs (--validation-pairs N)"
+    );
     let config = ExperimentConfig {
         layout,
         data: args.data,
@@ -84,6 +129,7 @@ pub fn run(args: ReproduceArgs, table: PaperTable) -> anyhow::Result<()> {
         device,
         out: out.clone(),
         seed: args.seed,
+        select: args.select,
     };
     let outcome = visnir_pipeline::run(&config)?;
     let dir = report_dir(&out);

@@ -119,9 +119,8 @@ impl Casia2 {
                 }
             }
         }
-        entries.sort();
         Ok(Casia2Fold {
-            protocol: Protocol { entries },
+            protocol: Protocol::new(Vec::new(), entries),
             missing,
         })
     }

@@ -116,7 +116,7 @@ pub fn inspect(
                         path,
                     });
                 }
-                for e in fold.protocol.entries {
+                for e in fold.protocol.entries() {
                     if seen.insert(e.path.clone()) {
                         let modality =
                             if e.role == crate::Role::Vis || e.role == crate::Role::Gallery {

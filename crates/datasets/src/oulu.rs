@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{DatasetError, Result};
+use crate::protocol::Protocol;
 use crate::record::{ImageRecord, Modality};
 use crate::scan::{dir_entries, is_image, pair_by_key};
 
@@ -110,6 +111,23 @@ impl OuluCasia {
             records,
             problems,
         })
+    }
+
+    /// `protocol` with up to `per_subject` held-out validation pairs of each training subject
+    /// (Strong illumination, pairs the protocol does not list), drawn by `seed`.
+    pub fn with_validation(&self, protocol: Protocol, per_subject: usize, seed: u64) -> Protocol {
+        protocol.with_validation(
+            &self.pairs().0,
+            |vis| vis.illumination.as_deref() == Some("Strong"),
+            per_subject,
+            seed,
+        )
+    }
+
+    /// Reads a protocol file of this dataset (see [`Protocol::read`]) with its VIS/NIR lines
+    /// paired as this scan pairs them.
+    pub fn read_protocol(&self, file: &Path) -> Result<Protocol> {
+        Ok(Protocol::read(file, &self.root)?.paired_by(&self.pairs().0))
     }
 
     /// VIS/NIR pairs by identical path below the modality folder, and the images without a twin.

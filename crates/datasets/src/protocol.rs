@@ -2,7 +2,7 @@
 //! so that a split is written once and reused by every tool. Lines starting with `#` are
 //! comments.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::{Component, Path, PathBuf};
 
@@ -14,13 +14,15 @@ use crate::error::{DatasetError, Result};
 use crate::oulu::OuluCasia;
 use crate::record::ImageRecord;
 
-/// Training or testing.
+/// Training, validation or testing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Split {
     /// Used to train the translation models.
     Train,
     /// Used to evaluate.
     Test,
+    /// Held-out images of the training subjects, never trained on: the learning curves.
+    Validation,
 }
 
 /// The role of an image within its split.
@@ -36,7 +38,7 @@ pub enum Role {
     Probe,
 }
 
-/// One protocol line.
+/// One protocol line: an image with its split, role and subject.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ProtocolEntry {
     /// Train or test.
@@ -49,14 +51,36 @@ pub struct ProtocolEntry {
     pub path: PathBuf,
 }
 
-/// A complete split of a dataset.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Protocol {
-    /// Every entry, sorted.
-    pub entries: Vec<ProtocolEntry>,
+/// A VIS image and its NIR twin (the same scene, the same subject), paired when the dataset was
+/// scanned. In training the two are a `vis`/`nir` pair; in testing the VIS image is a gallery
+/// image and the NIR image a probe.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Pair {
+    /// Train or test.
+    pub split: Split,
+    /// Subject identity.
+    pub subject: String,
+    /// The VIS image, relative to the dataset root.
+    pub vis: PathBuf,
+    /// Its NIR twin, relative to the dataset root.
+    pub nir: PathBuf,
 }
 
-const SPLITS: [(&str, Split); 2] = [("train", Split::Train), ("test", Split::Test)];
+/// A complete split of a dataset: the VIS/NIR pairs, and the images that have no twin in the
+/// protocol (CASIA NIR-VIS 2.0 lists its VIS and NIR images separately).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Protocol {
+    /// Every pair, sorted (split, subject, VIS path).
+    pub pairs: Vec<Pair>,
+    /// Every image outside a pair, sorted.
+    pub unpaired: Vec<ProtocolEntry>,
+}
+
+const SPLITS: [(&str, Split); 3] = [
+    ("train", Split::Train),
+    ("test", Split::Test),
+    ("val", Split::Validation),
+];
 const ROLES: [(&str, Role); 4] = [
     ("vis", Role::Vis),
     ("nir", Role::Nir),
@@ -64,38 +88,69 @@ const ROLES: [(&str, Role); 4] = [
     ("probe", Role::Probe),
 ];
 
-impl ProtocolEntry {
-    /// The two entries of a VIS/NIR pair: `vis`/`nir` roles in training, `gallery`/`probe` in
-    /// testing.
-    pub fn pair(split: Split, subject: &str, vis: &Path, nir: &Path) -> [Self; 2] {
-        let (vis_role, nir_role) = match split {
-            Split::Train => (Role::Vis, Role::Nir),
+impl Role {
+    /// The VIS and the NIR role of `split`: `vis`/`nir` in training and validation,
+    /// `gallery`/`probe` in testing.
+    fn of_pair(split: Split) -> (Role, Role) {
+        match split {
+            Split::Train | Split::Validation => (Role::Vis, Role::Nir),
             Split::Test => (Role::Gallery, Role::Probe),
+        }
+    }
+}
+
+impl Pair {
+    /// The pair's two images as protocol lines (VIS first).
+    pub fn entries(&self) -> [ProtocolEntry; 2] {
+        let (vis_role, nir_role) = Role::of_pair(self.split);
+        let entry = |role, path: &Path| ProtocolEntry {
+            split: self.split,
+            role,
+            subject: self.subject.clone(),
+            path: path.to_path_buf(),
         };
-        [
-            Self {
-                split,
-                role: vis_role,
-                subject: subject.to_string(),
-                path: vis.to_path_buf(),
-            },
-            Self {
-                split,
-                role: nir_role,
-                subject: subject.to_string(),
-                path: nir.to_path_buf(),
-            },
-        ]
+        [entry(vis_role, &self.vis), entry(nir_role, &self.nir)]
     }
 }
 
 impl Protocol {
-    /// The text of the protocol file.
+    /// A protocol of `pairs` and `unpaired` images, both sorted.
+    pub fn new(mut pairs: Vec<Pair>, mut unpaired: Vec<ProtocolEntry>) -> Self {
+        pairs.sort();
+        unpaired.sort();
+        Self { pairs, unpaired }
+    }
+
+    /// Every image of the protocol, paired or not, as sorted protocol lines.
+    pub fn entries(&self) -> Vec<ProtocolEntry> {
+        let mut entries: Vec<ProtocolEntry> = self
+            .pairs
+            .iter()
+            .flat_map(Pair::entries)
+            .chain(self.unpaired.iter().cloned())
+            .collect();
+        entries.sort();
+        entries
+    }
+
+    /// The pairs of one split, in order.
+    pub fn pairs_of(&self, split: Split) -> impl Iterator<Item = &Pair> {
+        self.pairs.iter().filter(move |p| p.split == split)
+    }
+
+    /// The images of one split and role, paired or not, sorted.
+    pub fn select(&self, split: Split, role: Role) -> impl Iterator<Item = ProtocolEntry> {
+        self.entries()
+            .into_iter()
+            .filter(move |e| e.split == split && e.role == role)
+    }
+
+    /// The text of the protocol file: one `split role subject path` line per image.
     pub fn to_text(&self) -> String {
         let mut out = String::from(
             "# visnir protocol: split role subject path (relative to the dataset root)\n",
         );
-        for e in &self.entries {
+        for e in self.entries() {
             let split = SPLITS
                 .iter()
                 .find(|(_, s)| *s == e.split)
@@ -110,7 +165,8 @@ impl Protocol {
     }
 
     /// Parses a protocol file and checks every path against `root`: relative, inside the root,
-    /// and existing. Errors name the file and line.
+    /// and existing. Errors name the file and line. The file lists images, not pairs: every
+    /// image comes back unpaired until [`Protocol::paired_by`] matches twins.
     pub fn read(file: &Path, root: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(file).map_err(|e| DatasetError::Io {
             path: file.to_path_buf(),
@@ -171,15 +227,108 @@ impl Protocol {
                 path,
             });
         }
-        entries.sort();
-        Ok(Self { entries })
+        Ok(Self::new(Vec::new(), entries))
     }
 
-    /// Entries of one split and role.
-    pub fn select(&self, split: Split, role: Role) -> impl Iterator<Item = &ProtocolEntry> {
-        self.entries
+    /// Pairs the unpaired images that are `twins` of each other (the VIS/NIR pairs a scanner
+    /// found) when both are listed in the same split with the same subject, in their split's
+    /// VIS and NIR roles; the others stay unpaired.
+    pub fn paired_by(self, twins: &[(ImageRecord, ImageRecord)]) -> Self {
+        let twin_of: BTreeMap<&Path, &Path> = twins
             .iter()
-            .filter(move |e| e.split == split && e.role == role)
+            .map(|(vis, nir)| (vis.path.as_path(), nir.path.as_path()))
+            .collect();
+        let mut nir_lines: BTreeMap<(Split, &str, &Path), usize> = BTreeMap::new();
+        for (i, e) in self.unpaired.iter().enumerate() {
+            if e.role == Role::of_pair(e.split).1 {
+                nir_lines.insert((e.split, e.subject.as_str(), e.path.as_path()), i);
+            }
+        }
+        let mut used = vec![false; self.unpaired.len()];
+        let mut pairs = self.pairs.clone();
+        for (i, e) in self.unpaired.iter().enumerate() {
+            if e.role != Role::of_pair(e.split).0 {
+                continue;
+            }
+            let Some(nir) = twin_of.get(e.path.as_path()) else {
+                continue;
+            };
+            if let Some(&j) = nir_lines.get(&(e.split, e.subject.as_str(), *nir)) {
+                if !used[j] {
+                    used[i] = true;
+                    used[j] = true;
+                    pairs.push(Pair {
+                        split: e.split,
+                        subject: e.subject.clone(),
+                        vis: e.path.clone(),
+                        nir: nir.to_path_buf(),
+                    });
+                }
+            }
+        }
+        let unpaired = self
+            .unpaired
+            .iter()
+            .zip(&used)
+            .filter(|(_, used)| !**used)
+            .map(|(e, _)| e.clone())
+            .collect();
+        Self::new(pairs, unpaired)
+    }
+}
+
+impl Protocol {
+    /// Adds up to `per_subject` validation pairs for every training subject, drawn by `seed`
+    /// from the `twins` (a scanner's pairs) that pass `keep` and are not already in the
+    /// protocol. The existing splits are unchanged.
+    pub(crate) fn with_validation(
+        mut self,
+        twins: &[(ImageRecord, ImageRecord)],
+        keep: impl Fn(&ImageRecord) -> bool,
+        per_subject: usize,
+        seed: u64,
+    ) -> Self {
+        let listed: BTreeSet<&Path> = self
+            .pairs
+            .iter()
+            .flat_map(|p| [p.vis.as_path(), p.nir.as_path()])
+            .chain(self.unpaired.iter().map(|e| e.path.as_path()))
+            .collect();
+        let training: BTreeSet<&str> = self
+            .pairs_of(Split::Train)
+            .map(|p| p.subject.as_str())
+            .collect();
+        let mut by_subject: BTreeMap<&str, Vec<&(ImageRecord, ImageRecord)>> = BTreeMap::new();
+        for twin in twins {
+            let (vis, nir) = twin;
+            if keep(vis)
+                && training.contains(vis.subject.as_str())
+                && !listed.contains(vis.path.as_path())
+                && !listed.contains(nir.path.as_path())
+            {
+                by_subject.entry(&vis.subject).or_default().push(twin);
+            }
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x7661_6c69_6461_7465);
+        let mut added = Vec::new();
+        for (subject, mut candidates) in by_subject {
+            candidates.shuffle(&mut rng);
+            for (vis, nir) in candidates.into_iter().take(per_subject) {
+                added.push(pair_of(Split::Validation, subject, vis, nir));
+            }
+        }
+        self.pairs.extend(added);
+        Self::new(self.pairs, self.unpaired)
+    }
+}
+
+/// The pair of `vis` and `nir` records of `subject` in `split`.
+pub(crate) fn pair_of(split: Split, subject: &str, vis: &ImageRecord, nir: &ImageRecord) -> Pair {
+    Pair {
+        split,
+        subject: subject.to_string(),
+        vis: vis.path.clone(),
+        nir: nir.path.clone(),
     }
 }
 
@@ -255,18 +404,17 @@ impl OuluCasia {
         let subjects: Vec<&str> = by_subject.keys().copied().collect();
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let drawn = draw_subjects(subjects, (n_train, n_test), "Oulu-CASIA", &mut rng)?;
-        let mut entries = Vec::new();
+        let mut chosen_pairs = Vec::new();
         for (split, subject) in drawn {
             for indices in by_subject[subject].values() {
                 let mut chosen = indices.clone();
                 chosen.shuffle(&mut rng);
                 for &i in chosen.iter().take(frames) {
                     let (vis, nir) = &pairs[i];
-                    entries.extend(ProtocolEntry::pair(split, subject, &vis.path, &nir.path));
+                    chosen_pairs.push(pair_of(split, subject, vis, nir));
                 }
             }
         }
-        entries.sort();
-        Ok(Protocol { entries })
+        Ok(Protocol::new(chosen_pairs, Vec::new()))
     }
 }

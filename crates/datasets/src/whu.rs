@@ -9,7 +9,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::{DatasetError, Result};
-use crate::protocol::{draw_subjects, pair_indices_by_subject, Protocol, ProtocolEntry};
+use crate::protocol::{draw_subjects, pair_indices_by_subject, pair_of, Protocol};
 use crate::record::{ImageRecord, Modality};
 use crate::scan::{dir_entries, is_image, pair_by_key};
 
@@ -101,6 +101,18 @@ impl Whu {
         })
     }
 
+    /// `protocol` with up to `per_subject` held-out validation pairs of each training subject
+    /// (pairs the protocol does not list), drawn by `seed`.
+    pub fn with_validation(&self, protocol: Protocol, per_subject: usize, seed: u64) -> Protocol {
+        protocol.with_validation(&self.pairs().0, |_| true, per_subject, seed)
+    }
+
+    /// Reads a protocol file of this dataset (see [`Protocol::read`]) with its VIS/NIR lines
+    /// paired as this scan pairs them.
+    pub fn read_protocol(&self, file: &Path) -> Result<Protocol> {
+        Ok(Protocol::read(file, &self.root)?.paired_by(&self.pairs().0))
+    }
+
     /// VIS/NIR pairs by subject and file stem, and the images without a twin.
     pub fn pairs(&self) -> (Vec<(ImageRecord, ImageRecord)>, Vec<ImageRecord>) {
         pair_by_key(&self.records, |r| {
@@ -130,7 +142,7 @@ impl Whu {
         let subjects: Vec<&str> = by_subject.keys().copied().collect();
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let drawn = draw_subjects(subjects, (n_train, n_test), "WHU VIS-NIR", &mut rng)?;
-        let mut entries = Vec::new();
+        let mut chosen_pairs = Vec::new();
         for (split, subject) in drawn {
             let mut queues: Vec<Vec<usize>> = by_subject[subject]
                 .values()
@@ -152,10 +164,9 @@ impl Whu {
             }
             for i in chosen {
                 let (vis, nir) = &pairs[i];
-                entries.extend(ProtocolEntry::pair(split, subject, &vis.path, &nir.path));
+                chosen_pairs.push(pair_of(split, subject, vis, nir));
             }
         }
-        entries.sort();
-        Ok(Protocol { entries })
+        Ok(Protocol::new(chosen_pairs, Vec::new()))
     }
 }

@@ -10,6 +10,7 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
 use crate::cyclegan::CycleGan;
+use crate::error::CheckpointError;
 use crate::image_pool::ImagePool;
 
 /// Where training stands.
@@ -21,20 +22,6 @@ pub struct Progress {
     pub epoch: usize,
     /// Iterations completed within that epoch.
     pub iteration: usize,
-}
-
-/// A failure to write or read a checkpoint.
-#[derive(Debug, thiserror::Error)]
-pub enum CheckpointError {
-    /// File system error.
-    #[error("checkpoint {path}: {message}")]
-    Io { path: String, message: String },
-    /// The file is not a checkpoint of this model.
-    #[error("checkpoint {path}: {message}")]
-    Format { path: String, message: String },
-    /// An error from candle.
-    #[error(transparent)]
-    Candle(#[from] candle_core::Error),
 }
 
 fn rng_json(rng: &ChaCha8Rng) -> serde_json::Value {
@@ -63,7 +50,7 @@ pub fn save_checkpoint(
     progress: Progress,
 ) -> Result<(), CheckpointError> {
     let io = |e: &dyn std::fmt::Display| CheckpointError::Io {
-        path: path.display().to_string(),
+        path: path.to_path_buf(),
         message: e.to_string(),
     };
     let mut tensors: Vec<(String, Tensor)> = Vec::new();
@@ -121,11 +108,11 @@ pub fn load_checkpoint(
     pools: [&mut ImagePool; 2],
 ) -> Result<Progress, CheckpointError> {
     let format = |message: String| CheckpointError::Format {
-        path: path.display().to_string(),
+        path: path.to_path_buf(),
         message,
     };
     let bytes = std::fs::read(path).map_err(|e| CheckpointError::Io {
-        path: path.display().to_string(),
+        path: path.to_path_buf(),
         message: e.to_string(),
     })?;
     let (_, header) =

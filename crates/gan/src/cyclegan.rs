@@ -6,6 +6,7 @@ use candle_nn::{VarBuilder, VarMap};
 
 use crate::adam::{Adam, AdamConfig};
 use crate::discriminator::{DiscriminatorConfig, NLayerDiscriminator};
+use crate::error::StepError;
 use crate::generator::{Generator, GeneratorConfig};
 use crate::image_pool::ImagePool;
 use crate::losses::{cycle_loss, identity_loss, lsgan_loss, pixel_consistency_loss, LossWeights};
@@ -192,7 +193,7 @@ impl CycleGan {
         real_b: &Tensor,
         weights: LossWeights,
         pools: (&mut ImagePool, &mut ImagePool),
-    ) -> Result<StepLosses> {
+    ) -> std::result::Result<StepLosses, StepError> {
         let fake_b = self.g_a.forward(real_a)?;
         let rec_a = self.g_b.forward(&fake_b)?;
         let fake_a = self.g_b.forward(real_b)?;
@@ -226,7 +227,10 @@ impl CycleGan {
         }
         losses.g = scalar(&total)?;
         if !losses.all_finite() {
-            candle_core::bail!("non-finite generator loss: {losses:?}");
+            return Err(StepError::NonFinite {
+                stage: "generator",
+                losses,
+            });
         }
         let grads = total.backward()?;
         self.opt_g.step(&grads)?;
@@ -241,7 +245,10 @@ impl CycleGan {
             * 0.5)?;
         (losses.d_a, losses.d_b) = (scalar(&d_a)?, scalar(&d_b)?);
         if !losses.all_finite() {
-            candle_core::bail!("non-finite discriminator loss: {losses:?}");
+            return Err(StepError::NonFinite {
+                stage: "discriminator",
+                losses,
+            });
         }
         let grads = (d_a + d_b)?.backward()?;
         self.opt_d.step(&grads)?;

@@ -21,6 +21,7 @@ mod adam;
 mod checkpoint;
 mod cyclegan;
 mod discriminator;
+mod error;
 mod generator;
 mod image_pool;
 mod layers;
@@ -30,16 +31,15 @@ mod resnet_generator;
 mod trainer;
 
 pub use adam::{linear_decay_lr, Adam, AdamConfig};
-pub use checkpoint::{load_checkpoint, save_checkpoint, CheckpointError, Progress};
+pub use checkpoint::{load_checkpoint, save_checkpoint, Progress};
 pub use cyclegan::{CycleGan, CycleGanConfig, StepLosses};
 pub use discriminator::{DiscriminatorConfig, NLayerDiscriminator};
+pub use error::{CheckpointError, LoadError, StepError, TrainError};
 pub use generator::{FfeGenerator, FfeGeneratorConfig, Generator, GeneratorConfig};
 pub use image_pool::ImagePool;
-pub use loading::{infer_resnet_config, load_generator, Direction, LoadError};
+pub use loading::{infer_resnet_config, load_generator, Direction};
 pub use losses::{
     cycle_loss, identity_loss, l1_loss, lsgan_loss, pixel_consistency_loss, LossPreset, LossWeights,
 };
 pub use resnet_generator::{ResnetGenerator, ResnetGeneratorConfig};
-pub use trainer::{
-    augment, checkpoint_path, to_image, to_tensor, TrainConfig, TrainError, Trainer,
-};
+pub use trainer::{augment, checkpoint_path, to_image, to_tensor, TrainConfig, Trainer};

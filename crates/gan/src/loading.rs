@@ -8,6 +8,7 @@ use std::path::Path;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 
+use crate::error::LoadError;
 use crate::generator::{FfeGeneratorConfig, Generator, GeneratorConfig};
 use crate::resnet_generator::ResnetGeneratorConfig;
 
@@ -20,23 +21,9 @@ pub enum Direction {
     BToA,
 }
 
-/// Failures of generator loading.
-#[derive(Debug, thiserror::Error)]
-pub enum LoadError {
-    /// The file cannot be read or parsed.
-    #[error("{path}: {message}")]
-    File { path: String, message: String },
-    /// An error from candle (e.g. a missing tensor or a shape mismatch).
-    #[error("{path}: {source}")]
-    Candle {
-        path: String,
-        source: candle_core::Error,
-    },
-}
-
 fn read_tensors(path: &Path) -> Result<HashMap<String, Tensor>, LoadError> {
     let fail = |message: String| LoadError::File {
-        path: path.display().to_string(),
+        path: path.to_path_buf(),
         message,
     };
     let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
@@ -87,13 +74,13 @@ pub fn load_generator(
     let config = match ffe {
         Some(c) => GeneratorConfig::Ffe(c),
         None => GeneratorConfig::Resnet(infer_resnet_config(&tensors).ok_or_else(|| LoadError::File {
-            path: path.display().to_string(),
+            path: path.to_path_buf(),
             message: "no ResNet generator found (expected model.1.weight ...; use --arch ffe for FFE generators)".into(),
         })?),
     };
     let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
     Generator::new(config, vb).map_err(|source| LoadError::Candle {
-        path: path.display().to_string(),
+        path: path.to_path_buf(),
         source,
     })
 }

@@ -11,8 +11,9 @@ use rand_chacha::ChaCha8Rng;
 use visnir_datasets::{from_signed_planar, to_signed_planar};
 
 use crate::adam::{linear_decay_lr, AdamConfig};
-use crate::checkpoint::{load_checkpoint, save_checkpoint, CheckpointError, Progress};
+use crate::checkpoint::{load_checkpoint, save_checkpoint, Progress};
 use crate::cyclegan::{CycleGan, CycleGanConfig, StepLosses};
+use crate::error::TrainError;
 use crate::image_pool::ImagePool;
 use crate::losses::LossWeights;
 
@@ -41,26 +42,6 @@ pub struct TrainConfig {
     pub checkpoint_every: u64,
     /// Pairs are aligned (same crop and flip on both images); otherwise B is drawn at random.
     pub paired: bool,
-}
-
-/// A failure that stops training.
-#[derive(Debug, thiserror::Error)]
-pub enum TrainError {
-    /// A loss became NaN or infinite; the last checkpoint is left as it was.
-    #[error("training stopped at step {step}: {message}; the last good checkpoint is intact")]
-    NonFinite { step: u64, message: String },
-    /// No training pairs.
-    #[error("no training images")]
-    NoData,
-    /// A checkpoint could not be written or read.
-    #[error(transparent)]
-    Checkpoint(#[from] CheckpointError),
-    /// The loss log could not be written.
-    #[error("loss log {path}: {message}")]
-    Log { path: PathBuf, message: String },
-    /// An error from candle.
-    #[error(transparent)]
-    Candle(#[from] candle_core::Error),
 }
 
 /// A run in progress: model, pools, position, output directory.
@@ -173,10 +154,7 @@ impl Trainer {
                 let losses = self
                     .gan
                     .train_step(&a, &b, self.config.loss, (pool_b, pool_a))
-                    .map_err(|e| TrainError::NonFinite {
-                        step: step + 1,
-                        message: e.to_string(),
-                    })?;
+                    .map_err(|e| TrainError::at_step(step + 1, e))?;
                 self.progress.global_step += 1;
                 self.progress.iteration += 1;
                 budget -= 1;
@@ -201,13 +179,13 @@ impl Trainer {
 
     /// Writes the checkpoint now.
     pub fn save(&self) -> Result<(), TrainError> {
+        self.save_to(&checkpoint_path(&self.out_dir))
+    }
+
+    /// Writes a checkpoint of the run as it is now to `path` (e.g. the best one so far).
+    pub fn save_to(&self, path: &Path) -> Result<(), TrainError> {
         let [a, b] = &self.pools;
-        Ok(save_checkpoint(
-            &checkpoint_path(&self.out_dir),
-            &self.gan,
-            [a, b],
-            self.progress,
-        )?)
+        Ok(save_checkpoint(path, &self.gan, [a, b], self.progress)?)
     }
 
     fn log(&self, losses: &StepLosses, lr: f64) -> Result<(), TrainError> {

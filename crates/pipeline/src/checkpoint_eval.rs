@@ -2,20 +2,21 @@
 //! `visnir evaluate` (no training; the same alignment cache, embedder and metrics as the
 //! experiments).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use candle_core::Device;
-use image::RgbImage;
-use visnir_datasets::{PairedLayout, ProtocolEntry, Role, Split};
+use indicatif::ProgressBar;
+use visnir_datasets::PairedLayout;
 use visnir_ffe::Embedder;
 use visnir_gan::{load_generator, Direction, FfeGeneratorConfig};
 
 use crate::data::protocol;
-use crate::error::{PipelineError, Result};
+use crate::error::Result;
 use crate::evaluate::{embed_crops, score_row, RowMetrics};
 use crate::experiment::ALIGN_SIZE;
-use crate::prepare::{square_crop, Aligner};
+use crate::prepare::Aligner;
 use crate::preset::Settings;
+use crate::split::{Parts, PreparedSplit};
 
 /// What to evaluate.
 #[derive(Debug, Clone)]
@@ -51,32 +52,6 @@ pub struct CheckpointReport {
     pub no_face: usize,
 }
 
-fn crops_of(
-    aligner: &Aligner,
-    root: &Path,
-    entries: &[ProtocolEntry],
-    size: u32,
-    no_face: &mut usize,
-) -> Result<(Vec<RgbImage>, Vec<String>)> {
-    let paths: Vec<PathBuf> = entries.iter().map(|e| e.path.clone()).collect();
-    let aligned = aligner.align_all(root, &paths, &|| {})?;
-    let mut crops = Vec::new();
-    let mut ids = Vec::new();
-    for (entry, crop) in entries.iter().zip(aligned.crops) {
-        match crop {
-            Ok(c) => {
-                crops.push(square_crop(&c, size));
-                ids.push(entry.subject.clone());
-            }
-            Err(why) => {
-                tracing::warn!("{}: {why}; not used", entry.path.display());
-                *no_face += 1;
-            }
-        }
-    }
-    Ok((crops, ids))
-}
-
 /// Aligns the test split, translates the VIS gallery with the generator and scores both the
 /// untranslated and the translated gallery against the NIR probes.
 pub fn evaluate_checkpoint(config: &CheckpointEval) -> Result<CheckpointReport> {
@@ -88,27 +63,23 @@ pub fn evaluate_checkpoint(config: &CheckpointEval) -> Result<CheckpointReport> 
         config.seed,
     )?;
     let aligner = Aligner::new(&config.cache, ALIGN_SIZE, &config.device)?;
-    let gallery: Vec<ProtocolEntry> = protocol
-        .select(Split::Test, Role::Gallery)
-        .cloned()
-        .collect();
-    let probes: Vec<ProtocolEntry> = protocol.select(Split::Test, Role::Probe).cloned().collect();
-    let mut no_face = 0;
-    let (gallery, gallery_ids) =
-        crops_of(&aligner, &config.data, &gallery, config.size, &mut no_face)?;
-    let (probes, probe_ids) = crops_of(&aligner, &config.data, &probes, config.size, &mut no_face)?;
-    if gallery.is_empty() || probes.is_empty() {
-        return Err(PipelineError::Invalid(format!(
-            "the test split has {} gallery and {} probe images with a face",
-            gallery.len(),
-            probes.len()
-        )));
+    let split = PreparedSplit::prepare(
+        &aligner,
+        &config.data,
+        &protocol,
+        config.size,
+        Parts::TestOnly,
+        &ProgressBar::hidden(),
+    )?;
+    for skipped in &split.skipped_images {
+        tracing::warn!("{}: {}; not used", skipped.path.display(), skipped.reason);
     }
+    let gallery = split.gallery_crops();
     let ffe = config.ffe.then(FfeGeneratorConfig::default);
     let generator = load_generator(&config.checkpoint, Direction::AToB, ffe, &config.device)?;
     let fake = crate::train::translate_with(&generator, &gallery, &config.device)?;
     let embedder = Embedder::bundled(&config.device)?;
-    let probe_embeddings = embed_crops(&embedder, &probes)?;
+    let probe_embeddings = embed_crops(&embedder, &split.probe_crops())?;
     let name = config.checkpoint.file_name().map_or_else(
         || "generator".to_string(),
         |n| n.to_string_lossy().into_owned(),
@@ -122,10 +93,13 @@ pub fn evaluate_checkpoint(config: &CheckpointEval) -> Result<CheckpointReport> 
         rows.push(score_row(
             &label,
             &embeddings,
-            &gallery_ids,
+            &split.gallery_ids(),
             &probe_embeddings,
-            &probe_ids,
+            &split.probe_ids(),
         )?);
     }
-    Ok(CheckpointReport { rows, no_face })
+    Ok(CheckpointReport {
+        rows,
+        no_face: split.skipped_images.len(),
+    })
 }

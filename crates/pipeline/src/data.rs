@@ -1,12 +1,11 @@
 //! Where an experiment's images come from: a real dataset root, or the deterministic synthetic
 //! dataset generated on first use; and the protocol that splits it.
 
-use std::collections::BTreeMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::Path;
 
 use indicatif::ProgressBar;
 use visnir_datasets::synth::{self, SynthConfig};
-use visnir_datasets::{OuluCasia, PairedLayout, Protocol, ProtocolEntry, Role, Split, Whu};
+use visnir_datasets::{OuluCasia, PairedLayout, Protocol, Split, Whu};
 
 use crate::error::{io_error, Result};
 use crate::preset::Settings;
@@ -41,7 +40,8 @@ pub fn ensure_synthetic(
     std::fs::write(&marker, stamp).map_err(|e| io_error(&marker, e))
 }
 
-/// The protocol of the experiment: read from `file`, or split with the preset's sizes.
+/// The protocol of the experiment: read from `file` (paired as the layout's scan pairs), or
+/// split with the preset's sizes; with held-out validation pairs unless it has some already.
 pub fn protocol(
     layout: PairedLayout,
     root: &Path,
@@ -49,9 +49,6 @@ pub fn protocol(
     settings: &Settings,
     seed: u64,
 ) -> Result<Protocol> {
-    if let Some(file) = file {
-        return Ok(Protocol::read(file, root)?);
-    }
     Ok(match layout {
         PairedLayout::Oulu => {
             let (train, test, frames) = settings.oulu_split;
@@ -59,7 +56,11 @@ pub fn protocol(
             for (path, problem) in &data.problems {
                 tracing::warn!("{}: {problem}", path.display());
             }
-            data.protocol_split(train, test, frames, seed)?
+            let protocol = match file {
+                Some(file) => data.read_protocol(file)?,
+                None => data.protocol_split(train, test, frames, seed)?,
+            };
+            with_validation(protocol, settings, |p, n| data.with_validation(p, n, seed))
         }
         PairedLayout::Whu => {
             let (train, test, pairs) = settings.whu_split;
@@ -67,50 +68,25 @@ pub fn protocol(
             for (path, problem) in &data.problems {
                 tracing::warn!("{}: {problem}", path.display());
             }
-            data.protocol_split(train, test, pairs, seed)?
+            let protocol = match file {
+                Some(file) => data.read_protocol(file)?,
+                None => data.protocol_split(train, test, pairs, seed)?,
+            };
+            with_validation(protocol, settings, |p, n| data.with_validation(p, n, seed))
         }
     })
 }
 
-/// The key pairing a VIS and an NIR entry: subject plus the path without its modality folder
-/// and extension (Oulu `VL/…/001.jpeg` ~ `NI/…/001.jpeg`, WHU `S1/vis/x.jpg` ~ `S1/nir/x.jpg`).
-pub fn pair_key(entry: &ProtocolEntry) -> (String, PathBuf) {
-    let stripped: PathBuf = entry
-        .path
-        .with_extension("")
-        .components()
-        .filter(|c| match c {
-            Component::Normal(name) => {
-                let name = name.to_string_lossy().to_ascii_lowercase();
-                !["vl", "ni", "vis", "nir"].contains(&name.as_str())
-            }
-            _ => true,
-        })
-        .collect();
-    (entry.subject.clone(), stripped)
-}
-
-/// Training pairs `(vis, nir)` of the protocol by [`pair_key`]; unmatched entries are logged.
-pub fn training_pairs(protocol: &Protocol) -> Vec<(ProtocolEntry, ProtocolEntry)> {
-    let mut nir: BTreeMap<(String, PathBuf), &ProtocolEntry> = protocol
-        .select(Split::Train, Role::Nir)
-        .map(|e| (pair_key(e), e))
-        .collect();
-    let mut pairs = Vec::new();
-    for vis in protocol.select(Split::Train, Role::Vis) {
-        match nir.remove(&pair_key(vis)) {
-            Some(n) => pairs.push((vis.clone(), n.clone())),
-            None => tracing::warn!(
-                "{}: training image without an NIR twin, skipped",
-                vis.path.display()
-            ),
-        }
+/// `protocol` with the settings' validation pairs added by `add` when it has none.
+fn with_validation(
+    protocol: Protocol,
+    settings: &Settings,
+    add: impl FnOnce(Protocol, usize) -> Protocol,
+) -> Protocol {
+    let has_some = protocol.pairs_of(Split::Validation).next().is_some();
+    if has_some || settings.validation_pairs == 0 {
+        protocol
+    } else {
+        add(protocol, settings.validation_pairs)
     }
-    for n in nir.values() {
-        tracing::warn!(
-            "{}: training image without a VIS twin, skipped",
-            n.path.display()
-        );
-    }
-    pairs
 }

@@ -4,6 +4,7 @@
 //! evaluate VIS-NIR matching through the pretrained embedder, and write the report.
 
 mod checkpoint_eval;
+mod curves;
 mod data;
 mod error;
 mod evaluate;
@@ -13,18 +14,20 @@ mod prepare;
 mod preset;
 mod regression;
 mod report;
+mod split;
 mod train;
 
 pub use checkpoint_eval::{evaluate_checkpoint, CheckpointEval, CheckpointReport};
-pub use data::{pair_key, training_pairs};
+pub use curves::CurvePoint;
 pub use error::{io_error, PipelineError, Result};
 pub use evaluate::{embed_crops, mean_abs_difference, score_row, RowMetrics};
 pub use experiment::{
-    methods, report_dir, run, Examples, ExperimentConfig, Outcome, Skipped, ALIGN_SIZE,
+    methods, report_dir, run, Examples, ExperimentConfig, Outcome, Select, ALIGN_SIZE,
 };
-pub use prepare::{Aligned, Aligner};
+pub use prepare::Aligner;
 pub use preset::{Method, Preset, Settings};
 pub use regression::{compare, comparison_table, Comparison, Reference, ReferenceRow, Tolerances};
 pub use report::{markdown, paper_rows, title, write as write_report, PaperTable, PAPER_TABLES};
-pub use train::{train, train_config, translate, translate_with};
+pub use split::{LabelledCrop, Parts, PreparedSplit, Skipped, SkippedImage, ValidationPair};
+pub use train::{train, train_config, translate, translate_with, Trained};
 pub use visnir_datasets::PairedLayout;

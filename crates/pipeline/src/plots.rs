@@ -1,5 +1,5 @@
 //! The report's figures, drawn with plotters into PNG files: ROC curves on a log FAR axis, the
-//! translation grid (as the paper's Fig. 6) and the training losses.
+//! translation grid (as the paper's Fig. 6), the training losses and the learning curves.
 
 use std::path::{Path, PathBuf};
 use std::sync::Once;
@@ -9,6 +9,7 @@ use image::RgbImage;
 use plotters::prelude::*;
 use plotters::style::{register_font, FontStyle};
 
+use crate::curves::CurvePoint;
 use crate::error::{PipelineError, Result};
 use crate::evaluate::RowMetrics;
 use crate::experiment::Examples;
@@ -211,6 +212,88 @@ pub fn losses(path: &Path, logs: &[(Method, PathBuf)]) -> Result<()> {
                 .legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
                 });
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.9))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 14))
+            .draw()
+            .map_err(|e| fail(&e))?;
+    }
+    root.present().map_err(|e| fail(&e))
+}
+
+/// The learning curves: validation Rank-1, TAR@FAR=1% and pixel L1 to the true NIR per step,
+/// one line per method, the untranslated validation set as a dashed level.
+pub fn curves(
+    path: &Path,
+    curves: &[(Method, Vec<CurvePoint>)],
+    level: Option<&CurvePoint>,
+) -> Result<()> {
+    fonts();
+    let fail = |e: &dyn std::fmt::Display| plot_error(path, e);
+    let max_step = curves
+        .iter()
+        .flat_map(|(_, c)| c.iter().map(|p| p.step as f64))
+        .fold(1.0, f64::max);
+    let root = BitMapBackend::new(path, (1500, 480)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| fail(&e))?;
+    type Pick = fn(&CurvePoint) -> f64;
+    let panels: [(&str, Pick); 3] = [
+        ("validation Rank-1 (%)", |p| 100.0 * p.rank1),
+        ("validation TAR@FAR=1% (%)", |p| 100.0 * p.tar_far_1e2),
+        ("pixel L1 to the true NIR", |p| p.pixel_l1),
+    ];
+    for ((caption, pick), area) in panels.iter().zip(root.split_evenly((1, 3)).iter()) {
+        let max_y = curves
+            .iter()
+            .flat_map(|(_, c)| c.iter().map(pick))
+            .chain(level.map(pick))
+            .fold(0.0, f64::max);
+        let mut chart = ChartBuilder::on(area)
+            .caption(*caption, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(50)
+            .build_cartesian_2d(0f64..max_step, 0f64..(max_y * 1.1).max(1e-3))
+            .map_err(|e| fail(&e))?;
+        chart
+            .configure_mesh()
+            .x_desc("iteration")
+            .draw()
+            .map_err(|e| fail(&e))?;
+        if let Some(level) = level {
+            let y = pick(level);
+            let grey = COLOURS[0];
+            chart
+                .draw_series(DashedLineSeries::new(
+                    [(0.0, y), (max_step, y)],
+                    8,
+                    5,
+                    grey.stroke_width(2),
+                ))
+                .map_err(|e| fail(&e))?
+                .label("No translation")
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], grey));
+        }
+        for (k, (method, points)) in curves.iter().enumerate() {
+            let colour = COLOURS[(k + 1) % COLOURS.len()];
+            let values: Vec<(f64, f64)> = points.iter().map(|p| (p.step as f64, pick(p))).collect();
+            chart
+                .draw_series(LineSeries::new(values.clone(), colour.stroke_width(2)))
+                .map_err(|e| fail(&e))?
+                .label(method.label())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
+                });
+            chart
+                .draw_series(
+                    values
+                        .into_iter()
+                        .map(|v| Circle::new(v, 3, colour.filled())),
+                )
+                .map_err(|e| fail(&e))?;
         }
         chart
             .configure_series_labels()

@@ -27,23 +27,6 @@ pub struct Aligner {
     cache: CropCache,
 }
 
-/// The outcome of aligning a list of images: a crop or the reason there is none, per input.
-pub struct Aligned {
-    /// One entry per input path, in input order.
-    pub crops: Vec<std::result::Result<RgbImage, String>>,
-}
-
-impl Aligned {
-    /// Inputs without a crop, with the reason.
-    pub fn failures<'a>(&'a self, paths: &'a [PathBuf]) -> Vec<(&'a Path, &'a str)> {
-        paths
-            .iter()
-            .zip(&self.crops)
-            .filter_map(|(p, c)| c.as_ref().err().map(|e| (p.as_path(), e.as_str())))
-            .collect()
-    }
-}
-
 impl Aligner {
     /// The bundled MTCNN (default thresholds) aligning to `size` x `size` crops cached under
     /// `cache_root`.
@@ -78,14 +61,14 @@ impl Aligner {
     }
 
     /// Aligns `paths` (relative to `root`) in parallel through the cache, calling `on_image`
-    /// after each.
+    /// after each: per input, in order, its crop or the reason there is none.
     pub fn align_all(
         &self,
         root: &Path,
         paths: &[PathBuf],
         on_image: &(dyn Fn() + Sync),
-    ) -> Result<Aligned> {
-        let crops = paths
+    ) -> Result<Vec<std::result::Result<RgbImage, String>>> {
+        paths
             .par_iter()
             .map(|rel| {
                 let result = match self.cache.get(rel)? {
@@ -104,7 +87,6 @@ impl Aligner {
                 on_image();
                 Ok(result)
             })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Aligned { crops })
+            .collect::<Result<Vec<_>>>()
     }
 }

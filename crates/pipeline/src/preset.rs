@@ -111,6 +111,10 @@ pub struct Settings {
     pub whu_split: (usize, usize, usize),
     /// Synthetic data: subjects and images per condition (Oulu, WHU).
     pub synth: (usize, usize, usize),
+    /// Held-out validation pairs per training subject (0: no learning curves).
+    pub validation_pairs: usize,
+    /// Iterations between two validation points of the learning curves.
+    pub validate_every: u64,
 }
 
 impl Preset {
@@ -128,6 +132,8 @@ impl Preset {
                 oulu_split: (4, 6, 1),
                 whu_split: (4, 6, 5),
                 synth: (10, 1, 1),
+                validation_pairs: 0,
+                validate_every: 0,
             },
             Preset::Quick => Settings {
                 size: 64,
@@ -140,6 +146,8 @@ impl Preset {
                 oulu_split: (20, 20, 1),
                 whu_split: (30, 10, 5),
                 synth: (40, 1, 1),
+                validation_pairs: 0,
+                validate_every: 0,
             },
             Preset::Paper => Settings {
                 size: 256,
@@ -152,6 +160,8 @@ impl Preset {
                 oulu_split: (20, 20, 8),
                 whu_split: (70, 10, 20),
                 synth: (40, 8, 4),
+                validation_pairs: 6,
+                validate_every: 960,
             },
         }
     }

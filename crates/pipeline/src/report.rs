@@ -176,8 +176,8 @@ pub fn json(table: PaperTable, outcome: &Outcome, preset: &str) -> Result<Value>
     }))
 }
 
-/// Writes `<stem>.md`, `<stem>.json`, `roc.png`, `translations.png` and `losses.png` into `dir`;
-/// returns the paths written.
+/// Writes `<stem>.md`, `<stem>.json`, `roc.png`, `translations.png`, `losses.png` and, with
+/// validation pairs, `curves.json` and `curves.png` into `dir`; returns the paths written.
 pub fn write(
     dir: &Path,
     table: PaperTable,
@@ -197,5 +197,28 @@ pub fn write(
     plots::translations(&grid, &outcome.examples)?;
     let losses = dir.join("losses.png");
     plots::losses(&losses, &outcome.loss_logs)?;
-    Ok(vec![md, js, roc, grid, losses])
+    let mut files = vec![md, js, roc, grid, losses];
+    if outcome.curves.iter().any(|(_, c)| !c.is_empty()) {
+        let curves_json = dir.join("curves.json");
+        let curves: Vec<Value> = outcome
+            .curves
+            .iter()
+            .map(|(m, points)| json!({"method": m.label(), "points": points}))
+            .collect();
+        let value = json!({
+            "what": "validation pairs (held-out frames of the training subjects): translated VIS vs NIR twins",
+            "no_translation": outcome.validation_level,
+            "methods": curves,
+        });
+        let text = serde_json::to_string_pretty(&value).map_err(|e| io_error(&curves_json, e))?;
+        std::fs::write(&curves_json, text).map_err(|e| io_error(&curves_json, e))?;
+        let curves_png = dir.join("curves.png");
+        plots::curves(
+            &curves_png,
+            &outcome.curves,
+            outcome.validation_level.as_ref(),
+        )?;
+        files.extend([curves_json, curves_png]);
+    }
+    Ok(files)
 }

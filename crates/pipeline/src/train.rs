@@ -1,14 +1,15 @@
 //! Stage 2: train one method's CycleGAN on the training pairs (resuming an interrupted run from
 //! its checkpoint) and translate the VIS gallery with its VIS -> NIR generator.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use candle_core::{Device, Module, Tensor};
 use image::RgbImage;
 use indicatif::ProgressBar;
 use visnir_gan::{to_image, to_tensor, AdamConfig, Generator, TrainConfig, Trainer};
 
-use crate::error::{PipelineError, Result};
+use crate::curves::{read_points, write_points, CurvePoint, Validation};
+use crate::error::{io_error, PipelineError, Result};
 use crate::preset::{Method, Settings};
 
 /// Images translated per forward pass.
@@ -37,30 +38,62 @@ pub fn train_config(method: Method, settings: &Settings, seed: u64) -> Result<Tr
     })
 }
 
-/// Trains (or finishes training) `method` in `dir`, showing progress on `bar`.
+/// A trained model and its learning curve.
+pub struct Trained {
+    /// The run, at the end of its schedule.
+    pub trainer: Trainer,
+    /// Validation points, step 0 first (empty without validation pairs).
+    pub curve: Vec<CurvePoint>,
+    /// The checkpoint with the best validation score, when there was validation.
+    pub best: Option<PathBuf>,
+}
+
+/// Trains (or finishes training) `method` in `dir`, showing progress on `bar`; with a
+/// validation set, measures it every `settings.validate_every` iterations into
+/// `curves.jsonl` and keeps the best-scoring checkpoint as `best.safetensors`.
+#[allow(clippy::too_many_arguments)]
 pub fn train(
     method: Method,
     settings: &Settings,
     seed: u64,
     pairs: &[(RgbImage, RgbImage)],
+    validation: Option<&Validation>,
     dir: &Path,
     device: &Device,
     bar: &ProgressBar,
-) -> Result<Trainer> {
+) -> Result<Trained> {
     let config = train_config(method, settings, seed)?;
     let mut trainer = Trainer::new(config, dir, true, device)?;
     let total = trainer.total_steps(pairs.len());
+    let curves_file = dir.join("curves.jsonl");
+    let best_file = dir.join("best.safetensors");
+    let step = |t: &Trainer| t.progress().global_step;
+    let mut curve = match validation {
+        Some(_) => read_points(&curves_file, step(&trainer))?,
+        None => Vec::new(),
+    };
     bar.set_length(total);
-    bar.set_position(trainer.progress().global_step.min(total));
-    if trainer.progress().global_step < total {
-        if trainer.progress().global_step > 0 {
-            tracing::info!(
-                method = method.label(),
-                step = trainer.progress().global_step,
-                "resuming training from checkpoint"
-            );
-        }
-        trainer.run(pairs, None, |progress, losses| {
+    bar.set_position(step(&trainer).min(total));
+    if step(&trainer) > 0 && step(&trainer) < total {
+        tracing::info!(
+            method = method.label(),
+            step = step(&trainer),
+            "resuming training from checkpoint"
+        );
+    }
+    if let (Some(v), true) = (validation, curve.is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+        curve.push(v.measure(&trainer.model().g_a, step(&trainer), device)?);
+        write_points(&curves_file, &curve)?;
+        trainer.save_to(&best_file)?;
+    }
+    let every = match validation {
+        Some(_) if settings.validate_every > 0 => settings.validate_every,
+        _ => u64::MAX,
+    };
+    while step(&trainer) < total {
+        let chunk = every - step(&trainer) % every;
+        trainer.run(pairs, Some(chunk), |progress, losses| {
             bar.set_position(progress.global_step);
             bar.set_message(format!(
                 "{}: G {:.2} D_A {:.2} D_B {:.2}",
@@ -70,8 +103,27 @@ pub fn train(
                 losses.d_b
             ));
         })?;
+        if let Some(v) = validation {
+            let point = v.measure(&trainer.model().g_a, step(&trainer), device)?;
+            let best = curve.iter().map(CurvePoint::score).fold(f64::MIN, f64::max);
+            curve.push(point);
+            write_points(&curves_file, &curve)?;
+            if point.score() > best {
+                trainer.save_to(&best_file)?;
+            }
+            bar.set_message(format!(
+                "{}: validation Rank-1 {:.1}%",
+                method.label(),
+                100.0 * point.rank1
+            ));
+        }
     }
-    Ok(trainer)
+    let best = validation.map(|_| best_file);
+    Ok(Trained {
+        trainer,
+        curve,
+        best,
+    })
 }
 
 /// Translates `images` (VIS crops) to fake NIR with the trained VIS -> NIR generator.

@@ -150,7 +150,11 @@ fn run_split(args: SplitArgs) -> Result<(), CliError> {
     .input()?;
     std::fs::write(&args.out, protocol.to_text())
         .with_context(|| format!("writing {}", args.out.display()))?;
-    eprintln!("{}: {} entries", args.out.display(), protocol.entries.len());
+    eprintln!(
+        "{}: {} entries",
+        args.out.display(),
+        protocol.entries().len()
+    );
     Ok(())
 }
 

@@ -71,10 +71,10 @@ fn split_covers_every_pose_and_keeps_subjects_apart() {
     build_tree(&root, 12, 5);
     let data = Whu::scan(&root).unwrap();
     let protocol = data.protocol_split(8, 3, 10, 7).unwrap();
-    assert_eq!(protocol.entries.len(), (8 + 3) * 10 * 2);
+    assert_eq!(protocol.entries().len(), (8 + 3) * 10 * 2);
     let subjects = |split: Split| -> BTreeSet<String> {
         protocol
-            .entries
+            .entries()
             .iter()
             .filter(|e| e.split == split)
             .map(|e| e.subject.clone())
@@ -116,4 +116,43 @@ fn wrong_layout_and_missing_root_are_clear_errors() {
     assert!(err.contains("WHU") && err.contains("vis/"), "{err}");
     let err = Whu::scan(&root.join("nope")).unwrap_err();
     assert!(matches!(err, DatasetError::Io { .. }), "{err}");
+}
+
+#[test]
+fn protocol_files_come_back_paired_as_the_scan_pairs() {
+    let root = scratch("whu-protocol-pairs");
+    build_tree(&root, 2, 1);
+    touch(&root.join("S001/nir/frontal_02.png"));
+    touch(&root.join("S001/vis/frontal_02.jpg"));
+    let data = Whu::scan(&root).unwrap();
+    let protocol = data.protocol_split(1, 1, 5, 3).unwrap();
+    let file = root.join("whu.protocol");
+    std::fs::write(&file, protocol.to_text()).unwrap();
+    assert_eq!(data.read_protocol(&file).unwrap(), protocol, "round trip");
+
+    let lines = [
+        "train vis S001 S001/vis/frontal_02.jpg",
+        "train nir S001 S001/nir/frontal_02.png",
+        "train vis S001 S001/vis/left_01.jpg",
+        "train nir S001 S001/nir/right_01.jpg",
+        "test gallery S002 S002/vis/left_01.jpg",
+        "train nir S002 S002/nir/left_01.jpg",
+    ];
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let read = data.read_protocol(&file).unwrap();
+    let pairs: Vec<(&Path, &Path)> = read
+        .pairs
+        .iter()
+        .map(|p| (p.vis.as_path(), p.nir.as_path()))
+        .collect();
+    assert_eq!(
+        pairs,
+        [(
+            Path::new("S001/vis/frontal_02.jpg"),
+            Path::new("S001/nir/frontal_02.png")
+        )],
+        "twins across extensions pair; other stems and other splits do not"
+    );
+    assert_eq!(read.unpaired.len(), 4);
+    assert_eq!(read.select(Split::Train, Role::Vis).count(), 2);
 }
