@@ -47,8 +47,8 @@ fn train_then_translate() {
         "1",
         "--epochs-decay",
         "1",
-        "--preset",
-        "basic-lpc",
+        "--loss",
+        "lpc",
     ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");

@@ -208,13 +208,13 @@ fn gan(repeats: usize) -> anyhow::Result<()> {
         (
             "CycleGAN, identity 0.5",
             resnet,
-            LossPreset::Basic.weights(),
+            LossWeights::CYCLEGAN,
             "PyTorch 2.15: 2104-2571 ms",
         ),
         (
             "FFE-CycleGAN, official losses",
             GeneratorConfig::Ffe(FfeGeneratorConfig::default()),
-            LossPreset::FfeOfficial.weights(),
+            LossWeights::AUTHORS_CODE,
             "",
         ),
     ];
@@ -274,7 +274,7 @@ fn ffe_training() -> anyhow::Result<()> {
             generator: GeneratorConfig::Ffe(FfeGeneratorConfig::default()),
             discriminator: DiscriminatorConfig::default(),
         },
-        loss: LossPreset::FfeLpc.weights(),
+        loss: LossWeights::LPC,
         adam: AdamConfig::default(),
         n_epochs: 20,
         n_epochs_decay: 0,

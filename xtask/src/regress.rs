@@ -1,5 +1,5 @@
 //! `cargo xtask regress`: a tiny deterministic end-to-end run on synthetic data (the `tiny`
-//! preset) whose metrics must match `data/reference/regression.json` within its tolerances.
+//! scale) whose metrics must match `data/reference/regression.json` within its tolerances.
 //! `--bless` rewrites the reference on purpose.
 
 use std::path::PathBuf;
@@ -8,8 +8,8 @@ use std::time::Instant;
 use anyhow::Context;
 use clap::Args;
 use visnir_pipeline::{
-    compare, comparison_table, report_dir, ExperimentConfig, PairedLayout, PaperTable, Preset,
-    Reference, Select, Tolerances,
+    compare, comparison_table, methods, report_dir, ExperimentConfig, PairedLayout, PaperTable,
+    Reference, Scale, Select, Tolerances,
 };
 
 /// Arguments of `cargo xtask regress`.
@@ -34,9 +34,9 @@ pub fn run(args: RegressArgs) -> anyhow::Result<()> {
         layout: PairedLayout::Oulu,
         data: None,
         protocol: None,
-        preset: Preset::Tiny,
-        settings: Preset::Tiny.settings(),
-        with_official: false,
+        scale: Scale::Tiny,
+        settings: Scale::Tiny.settings(),
+        methods: methods(false),
         device: candle_core::Device::Cpu,
         out: args.out.clone(),
         seed: 0,
@@ -45,7 +45,7 @@ pub fn run(args: RegressArgs) -> anyhow::Result<()> {
     let outcome = visnir_pipeline::run(&config)?;
     visnir_pipeline::write_report(&report_dir(&args.out), PaperTable::Two, &outcome, "tiny")?;
     let description = format!(
-        "cargo xtask regress: Table II pipeline, synthetic Oulu layout, preset tiny, seed 0, CPU \
+        "cargo xtask regress: Table II pipeline, synthetic Oulu layout, scale tiny, seed 0, CPU \
          (matrix kernels: {})",
         matrix_kernels()
     );

@@ -1,12 +1,14 @@
 //! `cargo xtask reproduce-table2` (Oulu-CASIA layout) and `reproduce-table1` (WHU layout): the
-//! main job. Without `--data` it generates the synthetic dataset and runs the `quick` preset.
+//! main job. Without `--data` it generates the synthetic dataset and runs the `quick` scale.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use visnir_pipeline::{report_dir, ExperimentConfig, PairedLayout, PaperTable, Preset, Select};
+use visnir_pipeline::{
+    report_dir, ExperimentConfig, Method, PairedLayout, PaperTable, Scale, Select,
+};
 
 /// Arguments of both reproduce tasks.
 #[derive(Debug, Args)]
@@ -20,32 +22,36 @@ pub struct ReproduceArgs {
     protocol: Option<PathBuf>,
     /// quick (CPU, minutes), paper (the paper's settings, a GPU job) or tiny (CI).
     #[arg(long, default_value = "quick")]
-    preset: Preset,
+    scale: Scale,
     /// Compute device: cpu, cuda[:N] or metal[:N].
     #[arg(long, default_value = "cpu")]
-    device: String,
+    device: visnir_nn::DeviceChoice,
     /// Output directory (data, cache, models, report); re-running resumes.
     #[arg(long)]
     out: Option<PathBuf>,
     /// Also train the FFE generator with the authors' code's loss weights (a fourth model).
     #[arg(long)]
     with_official: bool,
+    /// Train only these methods (comma-separated: basic, basic-lpc, ffe-lpc, ffe-official);
+    /// the no-translation row is always there.
+    #[arg(long, value_delimiter = ',')]
+    methods: Option<Vec<Method>>,
     /// Seed of the synthetic data, the split and training.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Override the preset's epochs at the initial learning rate.
+    /// Override the scale's epochs at the initial learning rate.
     #[arg(long)]
     epochs: Option<usize>,
-    /// Override the preset's epochs of linear decay.
+    /// Override the scale's epochs of linear decay.
     #[arg(long)]
     epochs_decay: Option<usize>,
-    /// Override the preset's learning rate.
+    /// Override the scale's learning rate.
     #[arg(long)]
     lr: Option<f64>,
-    /// Override the preset's crop size (side of the images the models train on).
+    /// Override the scale's crop size (side of the images the models train on).
     #[arg(long)]
     size: Option<u32>,
-    /// Override the preset's frames per expression (Oulu) or pairs per subject (WHU) of the
+    /// Override the scale's frames per expression (Oulu) or pairs per subject (WHU) of the
     /// protocol.
     #[arg(long)]
     frames: Option<usize>,
@@ -75,11 +81,7 @@ fn parse_select(s: &str) -> Result<Select, String> {
 /// Runs the experiment behind `table` and prints its table.
 pub fn run(args: ReproduceArgs, table: PaperTable) -> anyhow::Result<()> {
     let start = Instant::now();
-    let device = args
-        .device
-        .parse::<visnir_nn::DeviceChoice>()?
-        .device()
-        .context("selecting --device")?;
+    let device = args.device.device().context("selecting --device")?;
     let layout = match table {
         PaperTable::One => PairedLayout::Whu,
         PaperTable::Two => PairedLayout::Oulu,
@@ -88,7 +90,7 @@ pub fn run(args: ReproduceArgs, table: PaperTable) -> anyhow::Result<()> {
         PathBuf::from("target").join("reproduce").join(format!(
             "{}-{}",
             table.stem(),
-            args.preset.name()
+            args.scale.name()
         ))
     });
     if let Some(data) = &args.data {
@@ -98,7 +100,7 @@ pub fn run(args: ReproduceArgs, table: PaperTable) -> anyhow::Result<()> {
             data.display()
         );
     }
-    let mut settings = args.preset.settings();
+    let mut settings = args.scale.settings();
     settings.n_epochs = args.epochs.unwrap_or(settings.n_epochs);
     settings.n_epochs_decay = args.epochs_decay.unwrap_or(settings.n_epochs_decay);
     settings.lr = args.lr.unwrap_or(settings.lr);
@@ -123,9 +125,14 @@ pub fn run(args: ReproduceArgs, table: PaperTable) -> anyhow::Result<()> {
         layout,
         data: args.data,
         protocol: args.protocol,
-        preset: args.preset,
+        scale: args.scale,
         settings,
-        with_official: args.with_official,
+        methods: match args.methods {
+            Some(chosen) => std::iter::once(Method::NoTranslation)
+                .chain(chosen.into_iter().filter(|m| *m != Method::NoTranslation))
+                .collect(),
+            None => visnir_pipeline::methods(args.with_official),
+        },
         device,
         out: out.clone(),
         seed: args.seed,
@@ -133,10 +140,10 @@ pub fn run(args: ReproduceArgs, table: PaperTable) -> anyhow::Result<()> {
     };
     let outcome = visnir_pipeline::run(&config)?;
     let dir = report_dir(&out);
-    let files = visnir_pipeline::write_report(&dir, table, &outcome, args.preset.name())?;
+    let files = visnir_pipeline::write_report(&dir, table, &outcome, args.scale.name())?;
     println!(
         "{}",
-        visnir_pipeline::markdown(table, &outcome, args.preset.name())?
+        visnir_pipeline::markdown(table, &outcome, args.scale.name())?
     );
     println!("report:");
     for f in files {

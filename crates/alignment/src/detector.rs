@@ -7,6 +7,7 @@ use candle_nn::VarBuilder;
 use image::RgbImage;
 use rayon::prelude::*;
 
+use crate::align::{align, Template};
 use crate::boxes::{crop_window, nms, regress, regress_pnet, select, square, Candidate, Overlap};
 use crate::error::{AlignmentError, Result};
 use crate::nets::{ONet, PNet, RNet};
@@ -141,6 +142,15 @@ impl Mtcnn {
     /// The networks, for parity tests and custom pipelines.
     pub fn nets(&self) -> (&PNet, &RNet, &ONet) {
         (&self.pnet, &self.rnet, &self.onet)
+    }
+
+    /// The most prominent face of `image` (the largest box) aligned to `template`, or `None`
+    /// when there is no face.
+    pub fn align_largest(&self, image: &RgbImage, template: &Template) -> Result<Option<RgbImage>> {
+        match self.detect(image)?.first() {
+            Some(face) => Ok(Some(align(image, &face.landmarks, template)?)),
+            None => Ok(None),
+        }
     }
 
     /// Detects faces, largest box first.

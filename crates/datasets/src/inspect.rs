@@ -48,6 +48,17 @@ pub enum PairedLayout {
     Whu,
 }
 
+impl FromStr for PairedLayout {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "oulu" => Ok(Self::Oulu),
+            "whu" => Ok(Self::Whu),
+            other => Err(format!("unknown layout `{other}` (expected oulu or whu)")),
+        }
+    }
+}
+
 /// One thing wrong with a dataset tree.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Problem {

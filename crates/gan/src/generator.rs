@@ -8,6 +8,46 @@ use visnir_ffe::{FfeTrunk, TrunkVariant};
 use crate::layers::{Layer, Sequential};
 use crate::resnet_generator::{decoder, resnet_block, ResnetGenerator, ResnetGeneratorConfig};
 
+/// The generator architectures, without their sizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Architecture {
+    /// CycleGAN's ResNet generator.
+    Resnet,
+    /// FFE-CycleGAN's generator (MobileFaceNet trunk, the authors' variant).
+    Ffe,
+}
+
+impl Architecture {
+    /// The generator of this architecture with `n_blocks` ResNet blocks (and, for the ResNet
+    /// generator, `ngf` filters in its first layer; the FFE trunk's widths are fixed).
+    pub fn config(self, ngf: usize, n_blocks: usize) -> GeneratorConfig {
+        match self {
+            Self::Resnet => GeneratorConfig::Resnet(ResnetGeneratorConfig {
+                ngf,
+                n_blocks,
+                ..Default::default()
+            }),
+            Self::Ffe => GeneratorConfig::Ffe(FfeGeneratorConfig {
+                n_blocks,
+                ..Default::default()
+            }),
+        }
+    }
+}
+
+impl std::str::FromStr for Architecture {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "resnet" => Ok(Self::Resnet),
+            "ffe" => Ok(Self::Ffe),
+            other => Err(format!(
+                "unknown architecture `{other}` (expected resnet or ffe)"
+            )),
+        }
+    }
+}
+
 /// Which generator to build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GeneratorConfig {

@@ -35,11 +35,11 @@ pub use checkpoint::{load_checkpoint, save_checkpoint, Progress};
 pub use cyclegan::{CycleGan, CycleGanConfig, StepLosses};
 pub use discriminator::{DiscriminatorConfig, NLayerDiscriminator};
 pub use error::{CheckpointError, LoadError, StepError, TrainError};
-pub use generator::{FfeGenerator, FfeGeneratorConfig, Generator, GeneratorConfig};
+pub use generator::{Architecture, FfeGenerator, FfeGeneratorConfig, Generator, GeneratorConfig};
 pub use image_pool::ImagePool;
 pub use loading::{infer_resnet_config, load_generator, Direction};
 pub use losses::{
-    cycle_loss, identity_loss, l1_loss, lsgan_loss, pixel_consistency_loss, LossPreset, LossWeights,
+    cycle_loss, identity_loss, l1_loss, lsgan_loss, pixel_consistency_loss, LossWeights,
 };
 pub use resnet_generator::{ResnetGenerator, ResnetGeneratorConfig};
 pub use trainer::{augment, checkpoint_path, to_image, to_tensor, TrainConfig, Trainer};

@@ -42,38 +42,23 @@ pub struct LossWeights {
     pub pixel: f64,
 }
 
-/// Named loss settings of the experiments.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LossPreset {
+impl LossWeights {
     /// CycleGAN as published: cycle 10, identity 0.5, no pixel consistency.
-    Basic,
-    /// Basic CycleGAN + L_pc with the paper's weights (lambda 1, gamma 10).
-    BasicLpc,
-    /// FFE generator + L_pc with the paper's weights (lambda 1, gamma 10).
-    FfeLpc,
+    pub const CYCLEGAN: Self = Self {
+        cycle: 10.0,
+        identity: 0.5,
+        pixel: 0.0,
+    };
+    /// The paper's objective with pixel consistency: lambda 1, gamma 10, no identity loss.
+    pub const LPC: Self = Self {
+        cycle: 1.0,
+        identity: 0.0,
+        pixel: 10.0,
+    };
     /// The authors' code: cycle 10, identity 0.5, pixel 10.
-    FfeOfficial,
-}
-
-impl LossPreset {
-    /// The weights of the preset.
-    pub fn weights(self) -> LossWeights {
-        match self {
-            Self::Basic => LossWeights {
-                cycle: 10.0,
-                identity: 0.5,
-                pixel: 0.0,
-            },
-            Self::BasicLpc | Self::FfeLpc => LossWeights {
-                cycle: 1.0,
-                identity: 0.0,
-                pixel: 10.0,
-            },
-            Self::FfeOfficial => LossWeights {
-                cycle: 10.0,
-                identity: 0.5,
-                pixel: 10.0,
-            },
-        }
-    }
+    pub const AUTHORS_CODE: Self = Self {
+        cycle: 10.0,
+        identity: 0.5,
+        pixel: 10.0,
+    };
 }

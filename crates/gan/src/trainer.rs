@@ -44,6 +44,27 @@ pub struct TrainConfig {
     pub paired: bool,
 }
 
+impl TrainConfig {
+    /// CycleGAN's training settings for `model` and `loss` at `crop_size` (images resized to
+    /// `crop_size * 286 / 256` first, pools of 50, Adam at 2e-4, 100 + 100 epochs, paired
+    /// augmentation, a checkpoint every 50 iterations).
+    pub fn cyclegan(model: CycleGanConfig, loss: LossWeights, crop_size: u32, seed: u64) -> Self {
+        Self {
+            model,
+            loss,
+            adam: AdamConfig::default(),
+            n_epochs: 100,
+            n_epochs_decay: 100,
+            load_size: crop_size * 286 / 256,
+            crop_size,
+            pool_size: 50,
+            seed,
+            checkpoint_every: 50,
+            paired: true,
+        }
+    }
+}
+
 /// A run in progress: model, pools, position, output directory.
 pub struct Trainer {
     config: TrainConfig,
@@ -92,6 +113,11 @@ impl Trainer {
             out_dir: out_dir.to_path_buf(),
             device: device.clone(),
         })
+    }
+
+    /// The run's configuration.
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
     }
 
     /// The model being trained.

@@ -15,7 +15,7 @@ use crate::error::Result;
 use crate::evaluate::{embed_crops, score_row, RowMetrics};
 use crate::experiment::ALIGN_SIZE;
 use crate::prepare::Aligner;
-use crate::preset::Settings;
+use crate::scale::Settings;
 use crate::split::{Parts, PreparedSplit};
 
 /// What to evaluate.

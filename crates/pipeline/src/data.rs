@@ -8,7 +8,7 @@ use visnir_datasets::synth::{self, SynthConfig};
 use visnir_datasets::{OuluCasia, PairedLayout, Protocol, Split, Whu};
 
 use crate::error::{io_error, Result};
-use crate::preset::Settings;
+use crate::scale::Settings;
 
 /// Generates the synthetic dataset under `root` unless a complete one with the same
 /// configuration is already there.
@@ -41,7 +41,7 @@ pub fn ensure_synthetic(
 }
 
 /// The protocol of the experiment: read from `file` (paired as the layout's scan pairs), or
-/// split with the preset's sizes; with held-out validation pairs unless it has some already.
+/// split with the scale's sizes; with held-out validation pairs unless it has some already.
 pub fn protocol(
     layout: PairedLayout,
     root: &Path,

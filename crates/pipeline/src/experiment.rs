@@ -17,8 +17,9 @@ use crate::curves::{CurvePoint, Validation};
 use crate::data::{ensure_synthetic, protocol};
 use crate::error::{io_error, Result};
 use crate::evaluate::{embed_crops, mean_abs_difference, score_row, RowMetrics};
+use crate::method::Method;
 use crate::prepare::Aligner;
-use crate::preset::{Method, Preset, Settings};
+use crate::scale::{Scale, Settings};
 use crate::split::{Parts, PreparedSplit, Skipped};
 use crate::train::{train, translate, translate_with};
 
@@ -35,11 +36,11 @@ pub struct ExperimentConfig {
     /// A protocol file to use instead of a seeded split.
     pub protocol: Option<PathBuf>,
     /// Experiment size (its name labels the report).
-    pub preset: Preset,
-    /// The numbers the run uses: `preset.settings()` unless overridden.
+    pub scale: Scale,
+    /// The numbers the run uses: `scale.settings()` unless overridden.
     pub settings: Settings,
-    /// Add the authors'-code FFE row.
-    pub with_official: bool,
+    /// The rows, in order (see [`methods`]).
+    pub methods: Vec<Method>,
     /// Where the models run.
     pub device: Device,
     /// Output directory: data (if synthetic), cache, models, report.
@@ -169,7 +170,7 @@ pub fn run(config: &ExperimentConfig) -> Result<Outcome> {
         translated: Vec::new(),
     };
     let (mut rows, mut loss_logs, mut curves) = (Vec::new(), Vec::new(), Vec::new());
-    for method in methods(config.with_official) {
+    for &method in &config.methods {
         let fake = if method == Method::NoTranslation {
             split.gallery_crops()
         } else {
@@ -241,7 +242,7 @@ fn train_and_translate(
     let gallery = split.gallery_crops();
     let fake = match (config.select, &trained.best) {
         (Select::Best, Some(best)) => {
-            let ffe = match config.settings.model(method).generator {
+            let ffe = match trained.trainer.config().model.generator {
                 GeneratorConfig::Ffe(c) => Some(c),
                 GeneratorConfig::Resnet(_) => None,
             };

@@ -9,25 +9,27 @@ mod data;
 mod error;
 mod evaluate;
 mod experiment;
+mod method;
 mod plots;
 mod prepare;
-mod preset;
 mod regression;
 mod report;
+mod scale;
 mod split;
 mod train;
 
 pub use checkpoint_eval::{evaluate_checkpoint, CheckpointEval, CheckpointReport};
 pub use curves::CurvePoint;
-pub use error::{io_error, PipelineError, Result};
+pub use error::{PipelineError, Result};
 pub use evaluate::{embed_crops, mean_abs_difference, score_row, RowMetrics};
 pub use experiment::{
     methods, report_dir, run, Examples, ExperimentConfig, Outcome, Select, ALIGN_SIZE,
 };
+pub use method::Method;
 pub use prepare::Aligner;
-pub use preset::{Method, Preset, Settings};
 pub use regression::{compare, comparison_table, Comparison, Reference, ReferenceRow, Tolerances};
-pub use report::{markdown, paper_rows, title, write as write_report, PaperTable, PAPER_TABLES};
+pub use report::{markdown, paper_rows, write as write_report, PaperTable, PAPER_TABLES};
+pub use scale::{Scale, Settings};
 pub use split::{LabelledCrop, Parts, PreparedSplit, Skipped, SkippedImage, ValidationPair};
 pub use train::{train, train_config, translate, translate_with, Trained};
 pub use visnir_datasets::PairedLayout;

@@ -13,7 +13,7 @@ use crate::curves::CurvePoint;
 use crate::error::{PipelineError, Result};
 use crate::evaluate::RowMetrics;
 use crate::experiment::Examples;
-use crate::preset::Method;
+use crate::method::Method;
 
 /// DejaVu Sans (licence in `data/fonts/LICENSE-DejaVu.txt`): plots need no system fonts.
 const FONT: &[u8] = include_bytes!("../../../data/fonts/DejaVuSans.ttf");

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use candle_core::Device;
 use image::RgbImage;
 use rayon::prelude::*;
-use visnir_alignment::{align, load_rgb, Mtcnn, MtcnnConfig, Template};
+use visnir_alignment::{load_rgb, Mtcnn, MtcnnConfig, Template};
 use visnir_datasets::{Cached, CropCache};
 
 use crate::error::Result;
@@ -51,13 +51,10 @@ impl Aligner {
     /// Aligns the most prominent face (largest box) of one image.
     pub fn align_image(&self, path: &Path) -> std::result::Result<RgbImage, String> {
         let image = load_rgb(path).map_err(|e| e.to_string())?;
-        let faces = self.mtcnn.detect(&image).map_err(|e| e.to_string())?;
-        let area = |b: &[f32; 4]| (b[2] - b[0]) * (b[3] - b[1]);
-        let face = faces
-            .iter()
-            .max_by(|a, b| area(&a.bbox).total_cmp(&area(&b.bbox)))
-            .ok_or_else(|| "no face found".to_string())?;
-        align(&image, &face.landmarks, &self.template).map_err(|e| e.to_string())
+        self.mtcnn
+            .align_largest(&image, &self.template)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| "no face found".to_string())
     }
 
     /// Aligns `paths` (relative to `root`) in parallel through the cache, calling `on_image`

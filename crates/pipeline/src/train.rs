@@ -6,36 +6,26 @@ use std::path::{Path, PathBuf};
 use candle_core::{Device, Module, Tensor};
 use image::RgbImage;
 use indicatif::ProgressBar;
-use visnir_gan::{to_image, to_tensor, AdamConfig, Generator, TrainConfig, Trainer};
+use visnir_gan::{to_image, to_tensor, Generator, TrainConfig, Trainer};
 
 use crate::curves::{read_points, write_points, CurvePoint, Validation};
 use crate::error::{io_error, PipelineError, Result};
-use crate::preset::{Method, Settings};
+use crate::method::Method;
+use crate::scale::Settings;
 
 /// Images translated per forward pass.
 const BATCH: usize = 8;
 
 /// The training configuration of `method` under `settings`.
 pub fn train_config(method: Method, settings: &Settings, seed: u64) -> Result<TrainConfig> {
-    let loss = method
-        .loss()
+    let (architecture, loss) = method
+        .model()
         .ok_or_else(|| PipelineError::Invalid(format!("{} trains no model", method.label())))?;
-    Ok(TrainConfig {
-        model: settings.model(method),
-        loss: loss.weights(),
-        adam: AdamConfig {
-            lr: settings.lr,
-            ..AdamConfig::default()
-        },
-        n_epochs: settings.n_epochs,
-        n_epochs_decay: settings.n_epochs_decay,
-        load_size: settings.size * 286 / 256,
-        crop_size: settings.size,
-        pool_size: 50,
-        seed,
-        checkpoint_every: 50,
-        paired: true,
-    })
+    let mut config = TrainConfig::cyclegan(settings.model(architecture), loss, settings.size, seed);
+    config.adam.lr = settings.lr;
+    config.n_epochs = settings.n_epochs;
+    config.n_epochs_decay = settings.n_epochs_decay;
+    Ok(config)
 }
 
 /// A trained model and its learning curve.

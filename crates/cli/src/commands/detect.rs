@@ -9,6 +9,7 @@ use visnir_alignment::{align, load_rgb, Face, Mtcnn, MtcnnConfig, Template};
 use visnir_nn::WeightsSource;
 
 use crate::commands::images::for_each_image;
+use crate::commands::DeviceArg;
 use crate::exit::{CliError, InputContext};
 
 /// Detector options shared by every command that finds faces.
@@ -28,9 +29,8 @@ pub struct DetectorArgs {
     /// Scale ratio between pyramid levels.
     #[arg(long, default_value_t = 0.709)]
     factor: f64,
-    /// Compute device: cpu, cuda[:N] or metal[:N].
-    #[arg(long, default_value = "cpu")]
-    device: String,
+    #[command(flatten)]
+    device: DeviceArg,
     /// MTCNN weights: a safetensors file or hf:OWNER/REPO/FILE (default: the bundled weights).
     #[arg(long)]
     mtcnn_weights: Option<String>,
@@ -62,7 +62,7 @@ impl DetectorArgs {
 
     /// The compute device named by `--device`.
     pub fn device(&self) -> Result<candle_core::Device, CliError> {
-        crate::commands::parse_device(&self.device)
+        self.device.open()
     }
 }
 

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 use image::RgbImage;
 use serde_json::json;
-use visnir_alignment::{align, load_rgb, Template};
+use visnir_alignment::{load_rgb, Template};
 use visnir_ffe::{Embedder, CROP_SIZE};
 use visnir_nn::WeightsSource;
 
@@ -57,11 +57,10 @@ pub fn run(args: EmbedArgs) -> Result<(), CliError> {
         |path| -> Result<RgbImage, String> {
             let image = load_rgb(path).map_err(|e| e.to_string())?;
             match &detector {
-            Some(mtcnn) => {
-                let faces = mtcnn.detect(&image).map_err(|e| e.to_string())?;
-                let face = faces.first().ok_or("no face found")?;
-                align(&image, &face.landmarks, &template).map_err(|e| e.to_string())
-            }
+            Some(mtcnn) => mtcnn
+                .align_largest(&image, &template)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| "no face found".to_string()),
             None if image.dimensions() != (CROP_SIZE, CROP_SIZE) => Err(format!(
                 "is {} x {}; embed takes {CROP_SIZE} x {CROP_SIZE} aligned crops: pass --align to detect and \
                  align the face first, or make crops with `visnir align --size {CROP_SIZE}`",

@@ -4,9 +4,10 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use visnir_pipeline::{evaluate_checkpoint, CheckpointEval, PairedLayout, Preset};
+use visnir_pipeline::{evaluate_checkpoint, CheckpointEval, PairedLayout, Scale};
 
 use crate::commands::gan::Arch;
+use crate::commands::DeviceArg;
 use crate::exit::{CliError, InputContext};
 
 /// Arguments of `visnir evaluate`.
@@ -20,16 +21,16 @@ pub struct EvaluateArgs {
     arch: Arch,
     /// Dataset layout: oulu or whu.
     #[arg(long, default_value = "oulu")]
-    layout: String,
+    layout: PairedLayout,
     /// Dataset root.
     #[arg(long)]
     data: PathBuf,
     /// Protocol file (`split role subject path`); otherwise a seeded split.
     #[arg(long)]
     protocol: Option<PathBuf>,
-    /// Split sizes of the seeded split: those of the `paper` or `quick` preset.
+    /// Split sizes of the seeded split: those of the `paper` or `quick` scale.
     #[arg(long, default_value = "paper")]
-    split: Preset,
+    split: Scale,
     /// Seed of the split.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -39,9 +40,8 @@ pub struct EvaluateArgs {
     /// Cache of aligned crops (reused across runs).
     #[arg(long, default_value = "visnir-cache")]
     cache: PathBuf,
-    /// Compute device: cpu, cuda[:N] or metal[:N].
-    #[arg(long, default_value = "cpu")]
-    device: String,
+    #[command(flatten)]
+    device: DeviceArg,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -49,16 +49,8 @@ pub struct EvaluateArgs {
 
 /// Runs `visnir evaluate`.
 pub fn run(args: EvaluateArgs) -> Result<(), CliError> {
-    let device = crate::commands::parse_device(&args.device)?;
-    let layout = match args.layout.as_str() {
-        "oulu" => PairedLayout::Oulu,
-        "whu" => PairedLayout::Whu,
-        other => {
-            return Err(CliError::Input(anyhow::anyhow!(
-                "--layout {other}: expected oulu or whu"
-            )))
-        }
-    };
+    let device = args.device.open()?;
+    let layout = args.layout;
     if !args.checkpoint.is_file() {
         return Err(CliError::Input(anyhow::anyhow!(
             "--checkpoint {}: no such file",

@@ -8,14 +8,14 @@ use candle_core::Module;
 use clap::{Args, ValueEnum};
 use image::RgbImage;
 use indicatif::{ProgressBar, ProgressStyle};
-use visnir_alignment::{align, load_rgb, Template};
+use visnir_alignment::{load_rgb, Template};
 use visnir_gan::{
-    load_generator, to_image, to_tensor, AdamConfig, CycleGanConfig, Direction,
-    DiscriminatorConfig, FfeGeneratorConfig, GeneratorConfig, LossPreset, ResnetGeneratorConfig,
-    TrainConfig, Trainer,
+    load_generator, to_image, to_tensor, Architecture, CycleGanConfig, Direction,
+    DiscriminatorConfig, FfeGeneratorConfig, LossWeights, TrainConfig, Trainer,
 };
 
 use crate::commands::detect::{finish, DetectorArgs};
+use crate::commands::DeviceArg;
 use crate::exit::{CliError, InputContext};
 
 /// Generator architecture.
@@ -110,11 +110,10 @@ fn translate_one(
 ) -> Result<(), String> {
     let image = load_rgb(path).map_err(|e| e.to_string())?;
     let crop = match detector {
-        Some(mtcnn) => {
-            let faces = mtcnn.detect(&image).map_err(|e| e.to_string())?;
-            let face = faces.first().ok_or("no face found")?;
-            align(&image, &face.landmarks, &Template::arcface(256)).map_err(|e| e.to_string())?
-        }
+        Some(mtcnn) => mtcnn
+            .align_largest(&image, &Template::arcface(256))
+            .map_err(|e| e.to_string())?
+            .ok_or("no face found")?,
         None if image.width() != image.height() || image.width() % 4 != 0 => {
             return Err(format!(
                 "is {} x {}; translate takes square aligned crops (256 x 256) whose side is a multiple of 4: \
@@ -137,17 +136,25 @@ fn translate_one(
         .map_err(|e| format!("writing {}: {e}", target.display()))
 }
 
-/// Loss preset names.
+/// The loss weights `visnir train` can use.
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum PresetArg {
+pub enum LossArg {
     /// CycleGAN: cycle 10, identity 0.5.
-    Basic,
-    /// CycleGAN + pixel consistency (lambda 1, gamma 10).
-    BasicLpc,
-    /// FFE + pixel consistency (lambda 1, gamma 10).
-    FfeLpc,
+    Cyclegan,
+    /// The paper's pixel-consistency objective: cycle 1, pixel 10 (Basic + Lpc, FFE + Lpc).
+    Lpc,
     /// The authors' code: cycle 10, identity 0.5, pixel 10.
-    FfeOfficial,
+    AuthorsCode,
+}
+
+impl LossArg {
+    fn weights(self) -> LossWeights {
+        match self {
+            LossArg::Cyclegan => LossWeights::CYCLEGAN,
+            LossArg::Lpc => LossWeights::LPC,
+            LossArg::AuthorsCode => LossWeights::AUTHORS_CODE,
+        }
+    }
 }
 
 /// Arguments of `visnir train`.
@@ -163,8 +170,8 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value = "resnet")]
     arch: Arch,
     /// Loss weights.
-    #[arg(long, value_enum, default_value = "basic")]
-    preset: PresetArg,
+    #[arg(long, value_enum, default_value = "cyclegan")]
+    loss: LossArg,
     /// Epochs at the initial learning rate.
     #[arg(long, default_value_t = 100)]
     epochs: usize,
@@ -195,9 +202,8 @@ pub struct TrainArgs {
     /// Treat A and B as unpaired (B drawn at random; pixel consistency then makes no sense).
     #[arg(long)]
     unpaired: bool,
-    /// Compute device: cpu, cuda[:N] or metal[:N].
-    #[arg(long, default_value = "cpu")]
-    device: String,
+    #[command(flatten)]
+    device: DeviceArg,
 }
 
 fn read_pairs(root: &Path, paired: bool) -> Result<Vec<(RgbImage, RgbImage)>, CliError> {
@@ -251,24 +257,11 @@ fn read_pairs(root: &Path, paired: bool) -> Result<Vec<(RgbImage, RgbImage)>, Cl
 
 /// Runs `visnir train`.
 pub fn run_train(args: TrainArgs) -> Result<(), CliError> {
-    let device = crate::commands::parse_device(&args.device)?;
+    let device = args.device.open()?;
     let pairs = read_pairs(&args.data, !args.unpaired)?;
-    let generator = match args.arch {
-        Arch::Resnet => GeneratorConfig::Resnet(ResnetGeneratorConfig {
-            ngf: args.ngf,
-            n_blocks: args.n_blocks,
-            ..Default::default()
-        }),
-        Arch::Ffe => GeneratorConfig::Ffe(FfeGeneratorConfig {
-            n_blocks: args.n_blocks,
-            ..Default::default()
-        }),
-    };
-    let preset = match args.preset {
-        PresetArg::Basic => LossPreset::Basic,
-        PresetArg::BasicLpc => LossPreset::BasicLpc,
-        PresetArg::FfeLpc => LossPreset::FfeLpc,
-        PresetArg::FfeOfficial => LossPreset::FfeOfficial,
+    let architecture = match args.arch {
+        Arch::Resnet => Architecture::Resnet,
+        Arch::Ffe => Architecture::Ffe,
     };
     if args.size % 4 != 0 {
         return Err(CliError::Input(anyhow::anyhow!(
@@ -276,24 +269,19 @@ pub fn run_train(args: TrainArgs) -> Result<(), CliError> {
             args.size
         )));
     }
-    let config = TrainConfig {
-        model: CycleGanConfig {
-            generator,
-            discriminator: DiscriminatorConfig {
-                ndf: args.ndf,
-                ..Default::default()
-            },
+    let model = CycleGanConfig {
+        generator: architecture.config(args.ngf, args.n_blocks),
+        discriminator: DiscriminatorConfig {
+            ndf: args.ndf,
+            ..Default::default()
         },
-        loss: preset.weights(),
-        adam: AdamConfig::default(),
+    };
+    let config = TrainConfig {
         n_epochs: args.epochs,
         n_epochs_decay: args.epochs_decay,
-        load_size: args.size * 286 / 256,
-        crop_size: args.size,
-        pool_size: 50,
-        seed: args.seed,
         checkpoint_every: args.checkpoint_every,
         paired: !args.unpaired,
+        ..TrainConfig::cyclegan(model, args.loss.weights(), args.size, args.seed)
     };
     let mut trainer =
         Trainer::new(config, &args.out, args.resume, &device).map_err(anyhow::Error::from)?;

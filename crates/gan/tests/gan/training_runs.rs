@@ -5,7 +5,7 @@ use candle_core::Device;
 use image::RgbImage;
 use rand::{Rng, SeedableRng};
 use visnir_gan::{
-    checkpoint_path, AdamConfig, CycleGanConfig, DiscriminatorConfig, GeneratorConfig, LossPreset,
+    checkpoint_path, AdamConfig, CycleGanConfig, DiscriminatorConfig, GeneratorConfig, LossWeights,
     ResnetGeneratorConfig, TrainConfig, TrainError, Trainer,
 };
 
@@ -22,7 +22,7 @@ fn config() -> TrainConfig {
                 ..Default::default()
             },
         },
-        loss: LossPreset::FfeOfficial.weights(),
+        loss: LossWeights::AUTHORS_CODE,
         adam: AdamConfig::default(),
         n_epochs: 1,
         n_epochs_decay: 1,

@@ -3,7 +3,8 @@
 
 use visnir_datasets::synth::{generate, SynthConfig};
 use visnir_pipeline::{
-    paper_rows, report_dir, ExperimentConfig, Method, PairedLayout, PaperTable, Preset, Select,
+    methods, paper_rows, report_dir, ExperimentConfig, Method, PairedLayout, PaperTable, Scale,
+    Select,
 };
 
 #[test]
@@ -33,9 +34,9 @@ fn tiny_experiment_on_a_real_layout_tree_writes_the_report() {
         layout: PairedLayout::Oulu,
         data: Some(data.clone()),
         protocol: None,
-        preset: Preset::Tiny,
-        settings: Preset::Tiny.settings(),
-        with_official: false,
+        scale: Scale::Tiny,
+        settings: Scale::Tiny.settings(),
+        methods: methods(false),
         device: candle_core::Device::Cpu,
         out: dir.join("run"),
         seed: 1,

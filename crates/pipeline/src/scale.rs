@@ -1,0 +1,132 @@
+//! How big an experiment is: the scales (`tiny` for CI regression, `quick` for the synthetic
+//! default on a CPU, `paper` for the paper's settings on a GPU) and every number they fix.
+
+use std::str::FromStr;
+
+use visnir_gan::{Architecture, CycleGanConfig, DiscriminatorConfig};
+
+/// How big an experiment is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scale {
+    /// A few subjects at 32 x 32 for a few steps: the CI regression run.
+    Tiny,
+    /// The synthetic default for a CPU: 64 x 64, small networks, one short epoch.
+    Quick,
+    /// The paper's settings: 256 x 256, ngf 64, 100 + 80 epochs (a GPU job).
+    Paper,
+}
+
+impl FromStr for Scale {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "tiny" => Ok(Scale::Tiny),
+            "quick" => Ok(Scale::Quick),
+            "paper" => Ok(Scale::Paper),
+            other => Err(format!(
+                "unknown scale `{other}` (expected quick, paper or tiny)"
+            )),
+        }
+    }
+}
+
+/// Every number a scale fixes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Settings {
+    /// Side of the crops the models train and are evaluated on.
+    pub size: u32,
+    /// Filters of the ResNet generator's first layer.
+    pub ngf: usize,
+    /// ResNet blocks in both generator kinds.
+    pub n_blocks: usize,
+    /// Filters of the discriminator's first layer.
+    pub ndf: usize,
+    /// Adam learning rate.
+    pub lr: f64,
+    /// Epochs at the initial learning rate.
+    pub n_epochs: usize,
+    /// Epochs of linear decay.
+    pub n_epochs_decay: usize,
+    /// Training subjects (Oulu layout; WHU uses `whu_split`).
+    pub oulu_split: (usize, usize, usize),
+    /// WHU: training subjects, test subjects, pairs per subject.
+    pub whu_split: (usize, usize, usize),
+    /// Synthetic data: subjects and images per condition (Oulu, WHU).
+    pub synth: (usize, usize, usize),
+    /// Held-out validation pairs per training subject (0: no learning curves).
+    pub validation_pairs: usize,
+    /// Iterations between two validation points of the learning curves.
+    pub validate_every: u64,
+}
+
+impl Scale {
+    /// The scale's settings.
+    pub fn settings(self) -> Settings {
+        match self {
+            Scale::Tiny => Settings {
+                size: 32,
+                ngf: 8,
+                n_blocks: 2,
+                ndf: 8,
+                lr: 2e-4,
+                n_epochs: 2,
+                n_epochs_decay: 2,
+                oulu_split: (4, 6, 1),
+                whu_split: (4, 6, 5),
+                synth: (10, 1, 1),
+                validation_pairs: 0,
+                validate_every: 0,
+            },
+            Scale::Quick => Settings {
+                size: 64,
+                ngf: 32,
+                n_blocks: 6,
+                ndf: 32,
+                lr: 2e-4,
+                n_epochs: 1,
+                n_epochs_decay: 0,
+                oulu_split: (20, 20, 1),
+                whu_split: (30, 10, 5),
+                synth: (40, 1, 1),
+                validation_pairs: 0,
+                validate_every: 0,
+            },
+            Scale::Paper => Settings {
+                size: 256,
+                ngf: 64,
+                n_blocks: 6,
+                ndf: 64,
+                lr: 2e-4,
+                n_epochs: 100,
+                n_epochs_decay: 80,
+                oulu_split: (20, 20, 8),
+                whu_split: (70, 10, 20),
+                synth: (40, 9, 5),
+                validation_pairs: 6,
+                validate_every: 960,
+            },
+        }
+    }
+
+    /// The scale's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scale::Tiny => "tiny",
+            Scale::Quick => "quick",
+            Scale::Paper => "paper",
+        }
+    }
+}
+
+impl Settings {
+    /// The four networks with `architecture`'s generators under these settings.
+    pub fn model(&self, architecture: Architecture) -> CycleGanConfig {
+        CycleGanConfig {
+            generator: architecture.config(self.ngf, self.n_blocks),
+            discriminator: DiscriminatorConfig {
+                ndf: self.ndf,
+                ..Default::default()
+            },
+        }
+    }
+}
