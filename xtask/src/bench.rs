@@ -276,6 +276,7 @@ fn ffe_training() -> anyhow::Result<()> {
         },
         loss: LossWeights::LPC,
         adam: AdamConfig::default(),
+        discriminator_lr_factor: 1.0,
         n_epochs: 20,
         n_epochs_decay: 0,
         load_size: 72,

@@ -137,6 +137,7 @@ pub fn run(args: ReproduceArgs, table: PaperTable) -> anyhow::Result<()> {
         out: out.clone(),
         seed: args.seed,
         select: args.select,
+        adjust: None,
     };
     let outcome = visnir_pipeline::run(&config)?;
     let dir = report_dir(&out);

@@ -26,6 +26,9 @@ pub struct TrainConfig {
     pub loss: LossWeights,
     /// Optimiser settings (both optimisers).
     pub adam: AdamConfig,
+    /// The discriminators' learning rate relative to the generators' (1: the same, as
+    /// CycleGAN; other values give two time-scale updates).
+    pub discriminator_lr_factor: f64,
     /// Epochs at the initial learning rate.
     pub n_epochs: usize,
     /// Epochs of linear decay to zero after them.
@@ -53,6 +56,7 @@ impl TrainConfig {
             model,
             loss,
             adam: AdamConfig::default(),
+            discriminator_lr_factor: 1.0,
             n_epochs: 100,
             n_epochs_decay: 100,
             load_size: crop_size * 286 / 256,
@@ -162,7 +166,7 @@ impl Trainer {
             );
             let (opt_g, opt_d) = self.gan.optimizers_mut();
             opt_g.set_lr(lr);
-            opt_d.set_lr(lr);
+            opt_d.set_lr(lr * self.config.discriminator_lr_factor);
             let order = epoch_order(self.config.seed, self.progress.epoch, pairs.len());
             while self.progress.iteration < pairs.len() && budget > 0 {
                 let step = self.progress.global_step;

@@ -11,7 +11,7 @@ use image::RgbImage;
 use indicatif::{ProgressBar, ProgressStyle};
 use visnir_datasets::PairedLayout;
 use visnir_ffe::Embedder;
-use visnir_gan::{load_generator, Direction, GeneratorConfig};
+use visnir_gan::{load_generator, Direction, GeneratorConfig, TrainConfig};
 
 use crate::curves::{CurvePoint, Validation};
 use crate::data::{ensure_synthetic, protocol};
@@ -49,6 +49,9 @@ pub struct ExperimentConfig {
     pub seed: u64,
     /// Which checkpoint of each model translates the test gallery.
     pub select: Select,
+    /// A change to each method's training configuration (an ablation; `None` for the methods
+    /// as defined).
+    pub adjust: Option<fn(Method, &mut TrainConfig)>,
 }
 
 /// Which checkpoint of a trained model is tested.
@@ -194,7 +197,7 @@ pub fn run(config: &ExperimentConfig) -> Result<Outcome> {
             &probe_embeddings,
             &split.probe_ids(),
         )?;
-        row.pixel_l1 = Some(twin_l1(&split, &fake, &example_twins));
+        row.pixel_l1 = Some(twin_l1(&split, &fake));
         tracing::info!(
             method = method.label(),
             rank1 = row.rank1,
@@ -231,6 +234,7 @@ fn train_and_translate(
     let trained = train(
         method,
         &config.settings,
+        config.adjust,
         config.seed,
         &split.train,
         validation,
@@ -294,14 +298,15 @@ fn prepared_split(config: &ExperimentConfig, root: &Path) -> Result<PreparedSpli
     Ok(split)
 }
 
-/// Mean absolute pixel difference of the (translated) gallery images of `twins` to their NIR
-/// twins.
-fn twin_l1(split: &PreparedSplit, gallery: &[RgbImage], twins: &[(usize, usize)]) -> f64 {
-    let total: f64 = twins
+/// Mean absolute pixel difference of the (translated) gallery images to their NIR twins, over
+/// every test pair with two faces.
+fn twin_l1(split: &PreparedSplit, gallery: &[RgbImage]) -> f64 {
+    let total: f64 = split
+        .twins
         .iter()
         .map(|&(g, p)| mean_abs_difference(&gallery[g], &split.probes[p].crop))
         .sum();
-    total / twins.len().max(1) as f64
+    total / split.twins.len().max(1) as f64
 }
 
 /// `out/report` under an experiment's output directory.

@@ -27,7 +27,10 @@ pub use experiment::{
 };
 pub use method::Method;
 pub use prepare::Aligner;
-pub use regression::{compare, comparison_table, Comparison, Reference, ReferenceRow, Tolerances};
+pub use regression::{
+    compare, comparison_table, learning_checks, regression_experiment, Check, Comparison,
+    Reference, ReferenceRow,
+};
 pub use report::{markdown, paper_rows, write as write_report, PaperTable, PAPER_TABLES};
 pub use scale::{Scale, Settings};
 pub use split::{LabelledCrop, Parts, PreparedSplit, Skipped, SkippedImage, ValidationPair};

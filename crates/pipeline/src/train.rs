@@ -16,8 +16,13 @@ use crate::scale::Settings;
 /// Images translated per forward pass.
 const BATCH: usize = 8;
 
-/// The training configuration of `method` under `settings`.
-pub fn train_config(method: Method, settings: &Settings, seed: u64) -> Result<TrainConfig> {
+/// The training configuration of `method` under `settings`, changed by `adjust` if given.
+pub fn train_config(
+    method: Method,
+    settings: &Settings,
+    adjust: Option<fn(Method, &mut TrainConfig)>,
+    seed: u64,
+) -> Result<TrainConfig> {
     let (architecture, loss) = method
         .model()
         .ok_or_else(|| PipelineError::Invalid(format!("{} trains no model", method.label())))?;
@@ -25,6 +30,9 @@ pub fn train_config(method: Method, settings: &Settings, seed: u64) -> Result<Tr
     config.adam.lr = settings.lr;
     config.n_epochs = settings.n_epochs;
     config.n_epochs_decay = settings.n_epochs_decay;
+    if let Some(adjust) = adjust {
+        adjust(method, &mut config);
+    }
     Ok(config)
 }
 
@@ -45,6 +53,7 @@ pub struct Trained {
 pub fn train(
     method: Method,
     settings: &Settings,
+    adjust: Option<fn(Method, &mut TrainConfig)>,
     seed: u64,
     pairs: &[(RgbImage, RgbImage)],
     validation: Option<&Validation>,
@@ -52,7 +61,7 @@ pub fn train(
     device: &Device,
     bar: &ProgressBar,
 ) -> Result<Trained> {
-    let config = train_config(method, settings, seed)?;
+    let config = train_config(method, settings, adjust, seed)?;
     let mut trainer = Trainer::new(config, dir, true, device)?;
     let total = trainer.total_steps(pairs.len());
     let curves_file = dir.join("curves.jsonl");

@@ -24,6 +24,7 @@ fn config() -> TrainConfig {
         },
         loss: LossWeights::AUTHORS_CODE,
         adam: AdamConfig::default(),
+        discriminator_lr_factor: 1.0,
         n_epochs: 1,
         n_epochs_decay: 1,
         load_size: 36,
