@@ -3,8 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
 use crate::error::{DatasetError, Result};
-use crate::protocol::Protocol;
+use crate::protocol::{draw_subjects, pair_indices_by_subject, pair_of, Protocol};
 use crate::record::{ImageRecord, Modality};
 use crate::scan::{dir_entries, is_image, pair_by_key};
 
@@ -135,5 +139,41 @@ impl OuluCasia {
         pair_by_key(&self.records, |r| {
             r.path.components().skip(1).collect::<PathBuf>()
         })
+    }
+}
+
+impl OuluCasia {
+    /// The usual Oulu-CASIA NIR-VIS protocol (Shao & Fu; the paper's section IV): Strong
+    /// illumination, `n_train` / `n_test` subjects drawn by `seed`, `frames` random frames per
+    /// expression (paired VIS/NIR) per subject; test = VIS gallery + NIR probes.
+    pub fn protocol_split(
+        &self,
+        n_train: usize,
+        n_test: usize,
+        frames: usize,
+        seed: u64,
+    ) -> Result<Protocol> {
+        let (pairs, _) = self.pairs();
+        let mut by_subject =
+            pair_indices_by_subject(&pairs, |vis| vis.illumination.as_deref() == Some("Strong"));
+        by_subject.retain(|_, expressions| {
+            expressions.len() == EXPRESSIONS.len()
+                && expressions.values().all(|v| v.len() >= frames)
+        });
+        let subjects: Vec<&str> = by_subject.keys().copied().collect();
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let drawn = draw_subjects(subjects, (n_train, n_test), "Oulu-CASIA", &mut rng)?;
+        let mut chosen_pairs = Vec::new();
+        for (split, subject) in drawn {
+            for indices in by_subject[subject].values() {
+                let mut chosen = indices.clone();
+                chosen.shuffle(&mut rng);
+                for &i in chosen.iter().take(frames) {
+                    let (vis, nir) = &pairs[i];
+                    chosen_pairs.push(pair_of(split, subject, vis, nir));
+                }
+            }
+        }
+        Ok(Protocol::new(chosen_pairs, Vec::new()))
     }
 }
