@@ -28,7 +28,7 @@ pub use casia2::{Casia2, Casia2Fold};
 pub use error::{DatasetError, Result};
 pub use inspect::{inspect, Inspection, Layout, PairedLayout, Problem};
 pub use oulu::{OuluCasia, EXPRESSIONS, ILLUMINATIONS};
-pub use preprocess::{from_signed_planar, to_signed_planar, Cached, CropCache};
+pub use preprocess::{Cached, CropCache};
 pub use protocol::{Pair, Protocol, ProtocolEntry, Role, Split};
 pub use record::{ImageRecord, Modality};
 pub use whu::{Whu, POSE_TAGS};

@@ -1,5 +1,4 @@
-//! Preprocessing shared by training and evaluation: images as `[-1, 1]` planar floats, and an
-//! on-disk cache of aligned crops keyed by source path and alignment parameters, so a dataset
+//! The on-disk cache of aligned crops keyed by source path and alignment parameters, so a dataset
 //! is detected and aligned once however many experiments read it.
 
 use std::path::{Component, Path, PathBuf};
@@ -7,32 +6,6 @@ use std::path::{Component, Path, PathBuf};
 use image::RgbImage;
 
 use crate::error::{DatasetError, Result};
-
-/// An RGB image as CHW floats in `[-1, 1]` (the GAN's input convention).
-pub fn to_signed_planar(image: &RgbImage) -> Vec<f32> {
-    let (w, h) = (image.width() as usize, image.height() as usize);
-    let mut out = vec![0f32; 3 * w * h];
-    for (i, p) in image.pixels().enumerate() {
-        for c in 0..3 {
-            out[c * w * h + i] = p[c] as f32 / 127.5 - 1.0;
-        }
-    }
-    out
-}
-
-/// The inverse of [`to_signed_planar`], rounding and clamping to 8 bits.
-pub fn from_signed_planar(data: &[f32], width: u32, height: u32) -> Option<RgbImage> {
-    let n = (width * height) as usize;
-    if data.len() != 3 * n {
-        return None;
-    }
-    Some(RgbImage::from_fn(width, height, |x, y| {
-        let i = (y * width + x) as usize;
-        image::Rgb(std::array::from_fn(|c| {
-            ((data[c * n + i] + 1.0) * 127.5).round().clamp(0.0, 255.0) as u8
-        }))
-    }))
-}
 
 /// What the cache holds for one source image.
 #[derive(Debug, Clone, PartialEq)]

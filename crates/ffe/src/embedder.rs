@@ -122,11 +122,7 @@ pub fn preprocess(faces: &[RgbImage], device: &Device) -> Result<Tensor> {
                 height: face.height(),
             });
         }
-        for (i, pixel) in face.pixels().enumerate() {
-            for c in 0..3 {
-                out[c * plane + i] = (pixel.0[c] as f32 - 127.5) / 128.0;
-            }
-        }
+        out.copy_from_slice(&visnir_nn::planar(face, |v| (v as f32 - 127.5) / 128.0));
     }
     Ok(Tensor::from_vec(
         data,

@@ -8,7 +8,7 @@ use candle_core::{Device, Tensor};
 use image::{imageops, RgbImage};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use visnir_datasets::{from_signed_planar, to_signed_planar};
+use visnir_nn::to_tensor;
 
 use crate::adam::{linear_decay_lr, AdamConfig};
 use crate::checkpoint::{load_checkpoint, save_checkpoint, Progress};
@@ -298,25 +298,4 @@ pub fn augment(
         to_tensor(&cropped, device)
     };
     Ok((prepare(a)?, prepare(b)?))
-}
-
-/// An RGB image as a `(1, 3, H, W)` tensor in [-1, 1] (the datasets crate's normalisation).
-pub fn to_tensor(image: &RgbImage, device: &Device) -> candle_core::Result<Tensor> {
-    let (w, h) = (image.width() as usize, image.height() as usize);
-    Tensor::from_vec(to_signed_planar(image), (1, 3, h, w), device)
-}
-
-/// A `(1, C, H, W)` tensor in [-1, 1] as an RGB image (rounded, clamped); one channel is
-/// repeated as grey.
-pub fn to_image(tensor: &Tensor) -> candle_core::Result<RgbImage> {
-    let (_, c, h, w) = tensor.dims4()?;
-    let rgb = match c {
-        3 => tensor.clone(),
-        1 => tensor.repeat((1, 3, 1, 1))?,
-        _ => candle_core::bail!("to_image: {c} channels, expected 1 or 3"),
-    };
-    let data: Vec<f32> = rgb.flatten_all()?.to_vec1()?;
-    from_signed_planar(&data, w as u32, h as u32).ok_or_else(|| {
-        candle_core::Error::Msg(format!("to_image: {} values for {w}x{h}", data.len()))
-    })
 }

@@ -1,4 +1,4 @@
-//! Building blocks shared by the visnir models: device choice, convolution with zero/reflect
+//! Building blocks shared by the visnir models: device choice, image <-> tensor conversion, convolution with zero/reflect
 //! padding, instance norm, (leaky) ReLU, PReLU, ceil-mode max pooling, and readers for upstream weight files.
 //!
 //! Each layer has a fast CPU kernel (a candle custom op) and a generic composition of candle
@@ -23,6 +23,7 @@ mod cpu_slice;
 mod depthwise;
 mod device;
 mod error;
+mod image;
 mod instance_norm;
 mod leaky_relu;
 mod pool;
@@ -40,6 +41,7 @@ pub use cpu_slice::f32_slice;
 pub use depthwise::{depthwise_conv2d, depthwise_conv2d_generic, tf_same_padding};
 pub use device::DeviceChoice;
 pub use error::{NnError, Result};
+pub use image::{from_signed_planar, planar, to_image, to_signed_planar, to_tensor};
 pub use instance_norm::{instance_norm, instance_norm_generic, INSTANCE_NORM_EPS};
 pub use leaky_relu::{leaky_relu, leaky_relu_generic};
 pub use pool::{max_pool2d_ceil, max_pool2d_ceil_generic};

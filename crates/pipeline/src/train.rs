@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use candle_core::{Device, Module, Tensor};
 use image::RgbImage;
 use indicatif::ProgressBar;
-use visnir_gan::{to_image, to_tensor, Generator, TrainConfig, Trainer};
+use visnir_gan::{Generator, TrainConfig, Trainer};
+use visnir_nn::{to_image, to_tensor};
 
 use crate::curves::{read_points, write_points, CurvePoint, Validation};
 use crate::error::{io_error, PipelineError, Result};

@@ -10,9 +10,10 @@ use image::RgbImage;
 use indicatif::{ProgressBar, ProgressStyle};
 use visnir_alignment::{load_rgb, Template};
 use visnir_gan::{
-    load_generator, to_image, to_tensor, Architecture, CycleGanConfig, Direction,
-    DiscriminatorConfig, FfeGeneratorConfig, LossWeights, TrainConfig, Trainer,
+    load_generator, Architecture, CycleGanConfig, Direction, DiscriminatorConfig,
+    FfeGeneratorConfig, LossWeights, TrainConfig, Trainer,
 };
+use visnir_nn::{to_image, to_tensor};
 
 use crate::commands::detect::{finish, DetectorArgs};
 use crate::commands::DeviceArg;

@@ -1,22 +1,11 @@
-//! Preprocessing: signed planar floats and the aligned-crop cache.
+//! The aligned-crop cache.
 
 use std::path::Path;
 
 use image::RgbImage;
-use visnir_datasets::{from_signed_planar, to_signed_planar, Cached, CropCache};
+use visnir_datasets::{Cached, CropCache};
 
 use crate::scratch;
-
-#[test]
-fn signed_planar_round_trips() {
-    let img = RgbImage::from_fn(5, 3, |x, y| image::Rgb([x as u8 * 50, y as u8 * 100, 255]));
-    let planar = to_signed_planar(&img);
-    assert_eq!(planar.len(), 45);
-    assert_eq!(planar[0], -1.0);
-    assert_eq!(planar[30], 1.0, "blue plane starts at 2 * 15");
-    assert_eq!(from_signed_planar(&planar, 5, 3).unwrap(), img);
-    assert!(from_signed_planar(&planar, 4, 3).is_none());
-}
 
 #[test]
 fn cache_keeps_crops_and_failures_per_parameter_set() {

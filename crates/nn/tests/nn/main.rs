@@ -3,6 +3,7 @@
 
 mod fast_vs_generic;
 mod gradients;
+mod image;
 mod torch_legacy;
 
 use candle_core::{Device, Tensor};
