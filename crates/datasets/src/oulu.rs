@@ -140,9 +140,7 @@ impl OuluCasia {
             r.path.components().skip(1).collect::<PathBuf>()
         })
     }
-}
 
-impl OuluCasia {
     /// The usual Oulu-CASIA NIR-VIS protocol (Shao & Fu; the paper's section IV): Strong
     /// illumination, `n_train` / `n_test` subjects drawn by `seed`, `frames` random frames per
     /// expression (paired VIS/NIR) per subject; test = VIS gallery + NIR probes.

@@ -233,19 +233,22 @@ impl Protocol {
     /// found) when both are listed in the same split with the same subject, in their split's
     /// VIS and NIR roles; the others stay unpaired.
     pub fn paired_by(self, twins: &[(ImageRecord, ImageRecord)]) -> Self {
+        let Self {
+            mut pairs,
+            unpaired,
+        } = self;
         let twin_of: BTreeMap<&Path, &Path> = twins
             .iter()
             .map(|(vis, nir)| (vis.path.as_path(), nir.path.as_path()))
             .collect();
-        let mut nir_lines: BTreeMap<(Split, &str, &Path), usize> = BTreeMap::new();
-        for (i, e) in self.unpaired.iter().enumerate() {
-            if e.role == Role::of_pair(e.split).1 {
-                nir_lines.insert((e.split, e.subject.as_str(), e.path.as_path()), i);
-            }
-        }
-        let mut used = vec![false; self.unpaired.len()];
-        let mut pairs = self.pairs.clone();
-        for (i, e) in self.unpaired.iter().enumerate() {
+        let nir_lines: BTreeMap<(Split, &str, &Path), usize> = unpaired
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.role == Role::of_pair(e.split).1)
+            .map(|(i, e)| ((e.split, e.subject.as_str(), e.path.as_path()), i))
+            .collect();
+        let mut used = vec![false; unpaired.len()];
+        for (i, e) in unpaired.iter().enumerate() {
             if e.role != Role::of_pair(e.split).0 {
                 continue;
             }
@@ -265,18 +268,14 @@ impl Protocol {
                 }
             }
         }
-        let unpaired = self
-            .unpaired
-            .iter()
-            .zip(&used)
-            .filter(|(_, used)| !**used)
-            .map(|(e, _)| e.clone())
+        let unpaired = unpaired
+            .into_iter()
+            .zip(used)
+            .filter_map(|(e, used)| (!used).then_some(e))
             .collect();
         Self::new(pairs, unpaired)
     }
-}
 
-impl Protocol {
     /// Adds up to `per_subject` validation pairs for every training subject, drawn by `seed`
     /// from the `twins` (a scanner's pairs) that pass `keep` and are not already in the
     /// protocol. The existing splits are unchanged.

@@ -122,7 +122,7 @@ pub fn preprocess(faces: &[RgbImage], device: &Device) -> Result<Tensor> {
                 height: face.height(),
             });
         }
-        out.copy_from_slice(&visnir_nn::planar(face, |v| (v as f32 - 127.5) / 128.0));
+        visnir_nn::planar_into(face, out, |v| (v as f32 - 127.5) / 128.0);
     }
     Ok(Tensor::from_vec(
         data,

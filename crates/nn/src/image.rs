@@ -5,14 +5,20 @@ use image::RgbImage;
 
 /// An RGB image as CHW floats, each 8-bit value mapped by `f`.
 pub fn planar(image: &RgbImage, f: impl Fn(u8) -> f32) -> Vec<f32> {
-    let plane = image.width() as usize * image.height() as usize;
-    let mut out = vec![0f32; 3 * plane];
+    let mut out = vec![0f32; 3 * image.width() as usize * image.height() as usize];
+    planar_into(image, &mut out, f);
+    out
+}
+
+/// [`planar`] written into `out`, which holds exactly `3 * width * height` values (a batch
+/// buffer's slot).
+pub fn planar_into(image: &RgbImage, out: &mut [f32], f: impl Fn(u8) -> f32) {
+    let plane = out.len() / 3;
     for (i, p) in image.pixels().enumerate() {
         for c in 0..3 {
             out[c * plane + i] = f(p[c]);
         }
     }
-    out
 }
 
 /// An RGB image as CHW floats in `[-1, 1]` (the GAN's input convention).

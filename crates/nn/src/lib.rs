@@ -41,7 +41,7 @@ pub use cpu_slice::f32_slice;
 pub use depthwise::{depthwise_conv2d, depthwise_conv2d_generic, tf_same_padding};
 pub use device::DeviceChoice;
 pub use error::{NnError, Result};
-pub use image::{from_signed_planar, planar, to_image, to_signed_planar, to_tensor};
+pub use image::{from_signed_planar, planar, planar_into, to_image, to_signed_planar, to_tensor};
 pub use instance_norm::{instance_norm, instance_norm_generic, INSTANCE_NORM_EPS};
 pub use leaky_relu::{leaky_relu, leaky_relu_generic};
 pub use pool::{max_pool2d_ceil, max_pool2d_ceil_generic};

@@ -159,17 +159,26 @@ impl PreparedSplit {
             .filter_map(|p| Some((*gallery_index.get(&p.vis)?, *probe_index.get(&p.nir)?)))
             .collect();
         split.twins.sort();
-        let needs_training = parts == Parts::All;
-        if (needs_training && split.train.is_empty())
-            || split.gallery.is_empty()
-            || split.probes.is_empty()
-        {
-            return Err(PipelineError::Invalid(format!(
-                "nothing to run: {} training pairs, {} gallery and {} probe images with a face",
-                split.train.len(),
-                split.gallery.len(),
-                split.probes.len()
-            )));
+        let test = format!(
+            "{} gallery and {} probe images with a face",
+            split.gallery.len(),
+            split.probes.len()
+        );
+        match parts {
+            Parts::All
+                if split.train.is_empty()
+                    || split.gallery.is_empty()
+                    || split.probes.is_empty() =>
+            {
+                return Err(PipelineError::Invalid(format!(
+                    "nothing to run: {} training pairs, {test}",
+                    split.train.len()
+                )))
+            }
+            Parts::TestOnly if split.gallery.is_empty() || split.probes.is_empty() => {
+                return Err(PipelineError::Invalid(format!("the test split has {test}")))
+            }
+            _ => {}
         }
         Ok(split)
     }
