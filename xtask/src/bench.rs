@@ -285,6 +285,7 @@ fn ffe_training() -> anyhow::Result<()> {
         seed: 1,
         checkpoint_every: 0,
         paired: true,
+        batch_size: 1,
     };
     let out = std::env::temp_dir().join("visnir-ffe-training-bench");
     let mut trainer = Trainer::new(config, &out, false, &device)?;

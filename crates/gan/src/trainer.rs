@@ -45,12 +45,14 @@ pub struct TrainConfig {
     pub checkpoint_every: u64,
     /// Pairs are aligned (same crop and flip on both images); otherwise B is drawn at random.
     pub paired: bool,
+    /// Pairs per iteration (CycleGAN: 1); an epoch's last batch holds what is left.
+    pub batch_size: usize,
 }
 
 impl TrainConfig {
     /// CycleGAN's training settings for `model` and `loss` at `crop_size` (images resized to
     /// `crop_size * 286 / 256` first, pools of 50, Adam at 2e-4, 100 + 100 epochs, paired
-    /// augmentation, a checkpoint every 50 iterations).
+    /// augmentation, batches of 1, a checkpoint every 50 iterations).
     pub fn cyclegan(model: CycleGanConfig, loss: LossWeights, crop_size: u32, seed: u64) -> Self {
         Self {
             model,
@@ -65,6 +67,7 @@ impl TrainConfig {
             seed,
             checkpoint_every: 50,
             paired: true,
+            batch_size: 1,
         }
     }
 }
@@ -134,9 +137,14 @@ impl Trainer {
         self.progress
     }
 
+    /// Iterations of one epoch over `n_pairs` training pairs.
+    pub fn steps_per_epoch(&self, n_pairs: usize) -> usize {
+        n_pairs.div_ceil(self.config.batch_size.max(1))
+    }
+
     /// Total iterations of the run for `n_pairs` training pairs.
     pub fn total_steps(&self, n_pairs: usize) -> u64 {
-        ((self.config.n_epochs + self.config.n_epochs_decay) * n_pairs) as u64
+        ((self.config.n_epochs + self.config.n_epochs_decay) * self.steps_per_epoch(n_pairs)) as u64
     }
 
     /// Trains on `pairs` (A, B) until the schedule ends or `stop_after` more iterations ran,
@@ -168,18 +176,28 @@ impl Trainer {
             opt_g.set_lr(lr);
             opt_d.set_lr(lr * self.config.discriminator_lr_factor);
             let order = epoch_order(self.config.seed, self.progress.epoch, pairs.len());
-            while self.progress.iteration < pairs.len() && budget > 0 {
+            let batch_size = self.config.batch_size.max(1);
+            let steps = self.steps_per_epoch(pairs.len());
+            while self.progress.iteration < steps && budget > 0 {
                 let step = self.progress.global_step;
                 let mut rng = ChaCha8Rng::seed_from_u64(
                     self.config.seed ^ step.wrapping_mul(0x9e37_79b9_7f4a_7c15),
                 );
-                let (a, _) = &pairs[order[self.progress.iteration]];
-                let b = if self.config.paired {
-                    &pairs[order[self.progress.iteration]].1
-                } else {
-                    &pairs[rng.random_range(0..pairs.len())].1
-                };
-                let (a, b) = augment(a, b, &self.config, &mut rng, &self.device)?;
+                let first = self.progress.iteration * batch_size;
+                let batch = &order[first..(first + batch_size).min(pairs.len())];
+                let (mut batch_a, mut batch_b) = (Vec::new(), Vec::new());
+                for &index in batch {
+                    let b = if self.config.paired {
+                        &pairs[index].1
+                    } else {
+                        &pairs[rng.random_range(0..pairs.len())].1
+                    };
+                    let (a, b) = augment(&pairs[index].0, b, &self.config, &mut rng, &self.device)?;
+                    batch_a.push(a);
+                    batch_b.push(b);
+                }
+                let a = Tensor::cat(&batch_a, 0)?;
+                let b = Tensor::cat(&batch_b, 0)?;
                 let [pool_a, pool_b] = &mut self.pools;
                 let losses = self
                     .gan
@@ -196,7 +214,7 @@ impl Trainer {
                     self.save()?;
                 }
             }
-            if self.progress.iteration >= pairs.len() {
+            if self.progress.iteration >= steps {
                 self.progress.epoch += 1;
                 self.progress.iteration = 0;
             }

@@ -41,6 +41,8 @@ pub struct Settings {
     pub n_blocks: usize,
     /// Filters of the discriminator's first layer.
     pub ndf: usize,
+    /// Training pairs per iteration.
+    pub batch_size: usize,
     /// Adam learning rate.
     pub lr: f64,
     /// Epochs at the initial learning rate.
@@ -68,6 +70,7 @@ impl Scale {
                 ngf: 8,
                 n_blocks: 2,
                 ndf: 8,
+                batch_size: 1,
                 lr: 2e-4,
                 n_epochs: 2,
                 n_epochs_decay: 2,
@@ -82,6 +85,7 @@ impl Scale {
                 ngf: 32,
                 n_blocks: 6,
                 ndf: 32,
+                batch_size: 1,
                 lr: 2e-4,
                 n_epochs: 1,
                 n_epochs_decay: 0,
@@ -96,6 +100,7 @@ impl Scale {
                 ngf: 64,
                 n_blocks: 6,
                 ndf: 64,
+                batch_size: 1,
                 lr: 2e-4,
                 n_epochs: 100,
                 n_epochs_decay: 80,

@@ -29,6 +29,7 @@ pub fn train_config(
         .ok_or_else(|| PipelineError::Invalid(format!("{} trains no model", method.label())))?;
     let mut config = TrainConfig::cyclegan(settings.model(architecture), loss, settings.size, seed);
     config.adam.lr = settings.lr;
+    config.batch_size = settings.batch_size;
     config.n_epochs = settings.n_epochs;
     config.n_epochs_decay = settings.n_epochs_decay;
     if let Some(adjust) = adjust {

@@ -194,6 +194,9 @@ pub struct TrainArgs {
     /// Seed of initialisation, shuffling and augmentation.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Pairs per iteration (CycleGAN: 1; instance norm stays per image).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    batch_size: u64,
     /// Iterations between checkpoints.
     #[arg(long, default_value_t = 500)]
     checkpoint_every: u64,
@@ -282,6 +285,7 @@ pub fn run_train(args: TrainArgs) -> Result<(), CliError> {
         n_epochs_decay: args.epochs_decay,
         checkpoint_every: args.checkpoint_every,
         paired: !args.unpaired,
+        batch_size: args.batch_size as usize,
         ..TrainConfig::cyclegan(model, args.loss.weights(), args.size, args.seed)
     };
     let mut trainer =

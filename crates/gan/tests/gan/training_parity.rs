@@ -20,8 +20,12 @@ const RECORDED_WEIGHTS: LossWeights = LossWeights {
     pixel: 10.0,
 };
 
-/// The tiny CycleGAN of the fixtures with PyTorch's initial weights, and its inputs.
-fn tiny_gan(device: &Device) -> (CycleGan, std::collections::HashMap<String, Tensor>) {
+/// The tiny CycleGAN of the fixtures with PyTorch's initial weights, and the inputs of
+/// `inputs` (a fixture file holding `A` and `B`).
+fn tiny_gan(
+    inputs: &str,
+    device: &Device,
+) -> (CycleGan, std::collections::HashMap<String, Tensor>) {
     let config = CycleGanConfig {
         generator: GeneratorConfig::Resnet(ResnetGeneratorConfig {
             ngf: 8,
@@ -44,30 +48,26 @@ fn tiny_gan(device: &Device) -> (CycleGan, std::collections::HashMap<String, Ten
             var.set(&init[name]).unwrap();
         }
     }
-    let inputs =
-        candle_core::safetensors::load(fixture("parity/train_tiny_inputs.safetensors"), device)
-            .unwrap();
+    let inputs = candle_core::safetensors::load(fixture(inputs), device).unwrap();
     (gan, inputs)
 }
 
-/// Every loss of both recorded iterations within 1e-4 relative.
-#[test]
-fn two_training_steps_match_pytorch_losses() {
+/// Runs two recorded iterations from `inputs` and checks every loss within 1e-4 relative of
+/// `reference` (`losses_step1`, `losses_step2`).
+fn check_two_steps_losses(inputs: &str, reference: &serde_json::Value) {
     let device = Device::Cpu;
-    let (mut gan, inputs) = tiny_gan(&device);
-    let weights = RECORDED_WEIGHTS;
+    let (mut gan, inputs) = tiny_gan(inputs, &device);
     let (mut pool_a, mut pool_b) = (ImagePool::new(0, 0), ImagePool::new(0, 0));
-    let reference = golden();
     for step in 1..=2 {
         let losses = gan
             .train_step(
                 &inputs["A"],
                 &inputs["B"],
-                weights,
+                RECORDED_WEIGHTS,
                 (&mut pool_b, &mut pool_a),
             )
             .unwrap();
-        let want = &reference["train_tiny"][format!("losses_step{step}")];
+        let want = &reference[format!("losses_step{step}")];
         let pairs = [
             ("G_A", losses.g_a),
             ("G_B", losses.g_b),
@@ -91,34 +91,22 @@ fn two_training_steps_match_pytorch_losses() {
     }
 }
 
-/// Every parameter after two steps within 1e-5 of PyTorch, run in float64 from the same
-/// weights and inputs (`tests/fixtures/pytorch/make_gan_fixtures.py`).
-///
-/// The float32 recording is not a reference for parameters: Adam's first step moves a
-/// parameter by `lr * g / (|g| + eps)`, so gradients near zero (below eps = 1e-8) pass their
-/// rounding noise on amplified up to lr / eps = 2e4 times. PyTorch 2.15 itself, in float32 on 1
-/// thread instead of 2, ends up to 7.6e-4 from the recording (biases an instance norm cancels)
-/// and 1.3e-7 on the weights; its float64 run is 4.0e-4 and 1.7e-5 from it.
-#[test]
-fn parameters_after_two_steps_match_pytorch() {
+/// Runs two iterations from `inputs` and checks every parameter within 1e-5 of `after` (a
+/// float64 PyTorch run from the same weights).
+fn check_two_steps_parameters(inputs: &str, after: &str) {
     let device = Device::Cpu;
-    let (mut gan, inputs) = tiny_gan(&device);
-    let weights = RECORDED_WEIGHTS;
+    let (mut gan, inputs) = tiny_gan(inputs, &device);
     let (mut pool_a, mut pool_b) = (ImagePool::new(0, 0), ImagePool::new(0, 0));
     for _ in 0..2 {
         gan.train_step(
             &inputs["A"],
             &inputs["B"],
-            weights,
+            RECORDED_WEIGHTS,
             (&mut pool_b, &mut pool_a),
         )
         .unwrap();
     }
-    let after = candle_core::safetensors::load(
-        fixture("parity/train_tiny_after2steps_f64.safetensors"),
-        &device,
-    )
-    .unwrap();
+    let after = candle_core::safetensors::load(fixture(after), &device).unwrap();
     let data = gan.varmap().data().lock().unwrap();
     assert_eq!(data.len(), after.len(), "same set of parameters");
     let mut worst = (0f32, String::new());
@@ -137,12 +125,50 @@ fn parameters_after_two_steps_match_pytorch() {
     );
 }
 
+/// Every loss of both recorded iterations within 1e-4 relative.
+#[test]
+fn two_training_steps_match_pytorch_losses() {
+    check_two_steps_losses(
+        "parity/train_tiny_inputs.safetensors",
+        &golden()["train_tiny"],
+    );
+}
+
+/// Every parameter after two steps within 1e-5 of PyTorch, run in float64 from the same
+/// weights and inputs (`tests/fixtures/pytorch/make_gan_fixtures.py`).
+///
+/// The float32 recording is not a reference for parameters: Adam's first step moves a
+/// parameter by `lr * g / (|g| + eps)`, so gradients near zero (below eps = 1e-8) pass their
+/// rounding noise on amplified up to lr / eps = 2e4 times. PyTorch 2.15 itself, in float32 on 1
+/// thread instead of 2, ends up to 7.6e-4 from the recording (biases an instance norm cancels)
+/// and 1.3e-7 on the weights; its float64 run is 4.0e-4 and 1.7e-5 from it.
+#[test]
+fn parameters_after_two_steps_match_pytorch() {
+    check_two_steps_parameters(
+        "parity/train_tiny_inputs.safetensors",
+        "parity/train_tiny_after2steps_f64.safetensors",
+    );
+}
+
+/// A batch of four pairs: instance norm per sample, losses averaged over the batch as
+/// PyTorch's `L1Loss` / `MSELoss` do; losses within 1e-4 relative of PyTorch's float64 run.
+///
+/// The parameters are no reference at batch 4: PyTorch's own float32 and float64 runs end two
+/// steps up to 2 * lr apart on a fifth of G_B's weights (the L1 terms' signs flip on pixels near
+/// zero), so `batched_gradients_are_the_mean_of_per_image_gradients` checks the batch instead.
+#[test]
+fn batch_of_four_matches_pytorch_losses() {
+    let text = std::fs::read_to_string(fixture("parity/train_tiny_batch4_losses.json")).unwrap();
+    let reference: serde_json::Value = serde_json::from_str(&text).unwrap();
+    check_two_steps_losses("parity/train_tiny_batch4_inputs.safetensors", &reference);
+}
+
 /// The parameters training changes are those with a gradient: every one but the biases that
 /// an instance norm cancels, which stay where they were.
 #[test]
 fn training_moves_every_parameter_but_norm_cancelled_biases() {
     let device = Device::Cpu;
-    let (mut gan, inputs) = tiny_gan(&device);
+    let (mut gan, inputs) = tiny_gan("parity/train_tiny_inputs.safetensors", &device);
     let before: std::collections::HashMap<String, Tensor> = {
         let data = gan.varmap().data().lock().unwrap();
         data.iter()
@@ -193,4 +219,75 @@ fn training_moves_every_parameter_but_norm_cancelled_biases() {
     }
     expected.sort();
     assert_eq!(fixed, expected);
+}
+
+/// Each tiny network's gradients on the batch of four equal the mean of its gradients on each
+/// image alone (instance norm per image, losses averaged over the batch), to 1e-4 relative.
+#[test]
+fn batched_gradients_are_the_mean_of_per_image_gradients() {
+    use candle_core::{DType, Module};
+    use candle_nn::{VarBuilder, VarMap};
+    use visnir_gan::{Generator, NLayerDiscriminator};
+    let device = Device::Cpu;
+    let init =
+        candle_core::safetensors::load(fixture("parity/train_tiny_init.safetensors"), &device)
+            .unwrap();
+    let inputs = candle_core::safetensors::load(
+        fixture("parity/train_tiny_batch4_inputs.safetensors"),
+        &device,
+    )
+    .unwrap();
+    for prefix in ["G_A", "D_A"] {
+        let varmap = VarMap::new();
+        let vb = VarBuilder::from_varmap(&varmap, DType::F32, &device).pp(prefix);
+        let net: Box<dyn Module> = if prefix == "G_A" {
+            let config = ResnetGeneratorConfig {
+                ngf: 8,
+                n_blocks: 2,
+                ..Default::default()
+            };
+            Box::new(Generator::new(GeneratorConfig::Resnet(config), vb).unwrap())
+        } else {
+            let config = DiscriminatorConfig {
+                ndf: 8,
+                ..Default::default()
+            };
+            Box::new(NLayerDiscriminator::new(config, vb).unwrap())
+        };
+        for (name, var) in varmap.data().lock().unwrap().iter() {
+            var.set(&init[name]).unwrap();
+        }
+        let loss = |x: &Tensor| {
+            let y = net.forward(x).unwrap();
+            (y - 0.5).unwrap().sqr().unwrap().mean_all().unwrap()
+        };
+        let batch = loss(&inputs["A"]).backward().unwrap();
+        let single: Vec<_> = (0..4)
+            .map(|i| {
+                loss(&inputs["A"].narrow(0, i, 1).unwrap())
+                    .backward()
+                    .unwrap()
+            })
+            .collect();
+        let data = varmap.data().lock().unwrap();
+        let mut checked = 0;
+        for (name, var) in data.iter() {
+            let Some(got) = batch.get(var.as_tensor()) else {
+                continue;
+            };
+            let mut mean = got.zeros_like().unwrap();
+            for grads in &single {
+                mean = (mean + grads.get(var.as_tensor()).unwrap()).unwrap();
+            }
+            let mean = (mean / 4.0).unwrap();
+            let scale = crate::max_diff(&mean, &mean.zeros_like().unwrap());
+            let diff = crate::max_diff(got, &mean);
+            assert!(
+                diff <= 1e-4 * scale + 1e-9,
+                "{name}: batch gradient {diff} from the per-image mean (scale {scale})"
+            );
+            checked += 1;
+        }
+        assert!(checked >= 10, "{prefix}: only {checked} gradients checked");
+    }
 }

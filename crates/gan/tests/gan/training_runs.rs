@@ -33,6 +33,7 @@ fn config() -> TrainConfig {
         seed: 7,
         checkpoint_every: 2,
         paired: true,
+        batch_size: 1,
     }
 }
 
@@ -124,4 +125,44 @@ fn a_non_finite_loss_stops_training_and_keeps_the_checkpoint() {
     );
     assert!(err.to_string().contains("checkpoint is intact"));
     assert_eq!(std::fs::read(checkpoint_path(&dir)).unwrap(), saved);
+}
+
+#[test]
+fn batches_cover_each_epoch_once_and_resume_exactly() {
+    let device = Device::Cpu;
+    let data = pairs();
+    let batched = TrainConfig {
+        batch_size: 2,
+        ..config()
+    };
+    let whole = scratch("batched-whole");
+    let mut uninterrupted = Trainer::new(batched, &whole, false, &device).unwrap();
+    assert_eq!(uninterrupted.steps_per_epoch(data.len()), 2);
+    assert_eq!(uninterrupted.total_steps(data.len()), 4);
+    let end = uninterrupted.run(&data, None, |_, _| {}).unwrap();
+    assert_eq!((end.global_step, end.epoch, end.iteration), (4, 2, 0));
+
+    let split = scratch("batched-split");
+    let mut first = Trainer::new(batched, &split, false, &device).unwrap();
+    assert_eq!(first.run(&data, Some(3), |_, _| {}).unwrap().global_step, 3);
+    drop(first);
+    let mut resumed = Trainer::new(batched, &split, true, &device).unwrap();
+    assert_eq!(resumed.progress().global_step, 2);
+    assert_eq!(resumed.run(&data, None, |_, _| {}).unwrap().global_step, 4);
+    let (a, b) = (parameters(&uninterrupted), parameters(&resumed));
+    for ((name, x), (_, y)) in a.iter().zip(&b) {
+        assert!(
+            x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits()),
+            "{name} differs after resume"
+        );
+    }
+
+    let single = scratch("single");
+    let mut one_by_one = Trainer::new(config(), &single, false, &device).unwrap();
+    one_by_one.run(&data, None, |_, _| {}).unwrap();
+    assert_ne!(
+        parameters(&one_by_one),
+        a,
+        "batches of two train differently from batches of one"
+    );
 }
