@@ -224,6 +224,7 @@ fn gan(repeats: usize) -> anyhow::Result<()> {
             CycleGanConfig {
                 generator,
                 discriminator,
+                residual: false,
             },
             AdamConfig::default(),
             0,
@@ -273,6 +274,7 @@ fn ffe_training() -> anyhow::Result<()> {
         model: CycleGanConfig {
             generator: GeneratorConfig::Ffe(FfeGeneratorConfig::default()),
             discriminator: DiscriminatorConfig::default(),
+            residual: false,
         },
         loss: LossWeights::LPC,
         adam: AdamConfig::default(),

@@ -51,6 +51,10 @@ pub struct ReproduceArgs {
     /// Override the scale's crop size (side of the images the models train on).
     #[arg(long)]
     size: Option<u32>,
+    /// Override the scale's generators: residual (`true`: they add their output to their input
+    /// and start at the identity; the quick scale) or CycleGAN's (`false`; the paper).
+    #[arg(long)]
+    residual: Option<bool>,
     /// Override the scale's training pairs per iteration (instance norm stays per image).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     batch_size: Option<u64>,
@@ -108,6 +112,7 @@ pub fn run(args: ReproduceArgs, table: PaperTable) -> anyhow::Result<()> {
     settings.n_epochs_decay = args.epochs_decay.unwrap_or(settings.n_epochs_decay);
     settings.lr = args.lr.unwrap_or(settings.lr);
     settings.size = args.size.unwrap_or(settings.size);
+    settings.residual = args.residual.unwrap_or(settings.residual);
     settings.batch_size = args.batch_size.map_or(settings.batch_size, |b| b as usize);
     if let Some(frames) = args.frames {
         settings.oulu_split.2 = frames;

@@ -88,6 +88,7 @@ pub fn save_checkpoint(
         "opt_d_lr": opt_d.lr(),
         "pool_a_rng": rng_json(pools[0].rng()),
         "pool_b_rng": rng_json(pools[1].rng()),
+        "residual": gan.g_a.is_residual(),
     });
     let metadata = HashMap::from([("visnir".to_string(), meta.to_string())]);
     let cpu: Vec<(String, Tensor)> = tensors
@@ -128,6 +129,14 @@ pub fn load_checkpoint(
             "checkpoint format {} is not visnir-cyclegan-checkpoint-2 (checkpoints of older \
              visnir versions cannot be resumed; start the run again)",
             meta["format"]
+        )));
+    }
+    let residual = meta["residual"].as_bool().unwrap_or(false);
+    if residual != gan.g_a.is_residual() {
+        return Err(format(format!(
+            "the checkpoint's generators are {}residual, the model's are {}",
+            if residual { "" } else { "not " },
+            if gan.g_a.is_residual() { "" } else { "not" }
         )));
     }
     let device = gan

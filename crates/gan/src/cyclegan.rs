@@ -66,6 +66,8 @@ pub struct CycleGanConfig {
     pub generator: GeneratorConfig,
     /// Both discriminators' size.
     pub discriminator: DiscriminatorConfig,
+    /// Residual generators (see [`Generator`]; CycleGAN's are not).
+    pub residual: bool,
 }
 
 /// The four networks with their variables (names `G_A.*`, `G_B.*`, `D_A.*`, `D_B.*`) and
@@ -131,9 +133,24 @@ fn reseed_weights(varmap: &VarMap, seed: u64) -> Result<()> {
     Ok(())
 }
 
+/// Sets the variable holding `tensor` to zero.
+fn zero_var(varmap: &VarMap, tensor: &Tensor) -> Result<()> {
+    let data = varmap
+        .data()
+        .lock()
+        .map_err(|_| candle_core::Error::Msg("poisoned var map".into()))?;
+    for var in data.values() {
+        if var.as_tensor().id() == tensor.id() {
+            var.set(&var.zeros_like()?)?;
+        }
+    }
+    Ok(())
+}
+
 impl CycleGan {
     /// Builds the networks with fresh weights drawn from `seed` (convolution weights N(0, 0.02),
-    /// biases 0; FFE trunks from the pretrained embedder) on `device`.
+    /// biases 0; FFE trunks from the pretrained embedder; a residual generator's output
+    /// convolution 0) on `device`.
     pub fn new(
         config: CycleGanConfig,
         adam: AdamConfig,
@@ -142,11 +159,19 @@ impl CycleGan {
     ) -> Result<Self> {
         let varmap = VarMap::new();
         let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
-        let g_a = Generator::new(config.generator, vb.pp("G_A"))?;
-        let g_b = Generator::new(config.generator, vb.pp("G_B"))?;
+        let g_a = Generator::new(config.generator, vb.pp("G_A"))?.with_residual(config.residual);
+        let g_b = Generator::new(config.generator, vb.pp("G_B"))?.with_residual(config.residual);
         let d_a = NLayerDiscriminator::new(config.discriminator, vb.pp("D_A"))?;
         let d_b = NLayerDiscriminator::new(config.discriminator, vb.pp("D_B"))?;
         reseed_weights(&varmap, seed)?;
+        if config.residual {
+            for weight in [g_a.output_weight(), g_b.output_weight()]
+                .into_iter()
+                .flatten()
+            {
+                zero_var(&varmap, weight)?;
+            }
+        }
         if config.generator.uses_ffe() {
             for prefix in ["G_A.ffe.", "G_B.ffe."] {
                 visnir_ffe::FfeTrunk::load_pretrained_with_prefix(&varmap, prefix)?;

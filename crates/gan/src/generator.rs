@@ -135,6 +135,11 @@ impl FfeGenerator {
     pub fn norm_cancelled_biases(&self) -> Vec<Tensor> {
         self.head.norm_cancelled_biases()
     }
+
+    /// The weight of the output convolution.
+    pub(crate) fn output_weight(&self) -> Option<&Tensor> {
+        self.head.output_weight()
+    }
 }
 
 impl Module for FfeGenerator {
@@ -143,40 +148,75 @@ impl Module for FfeGenerator {
     }
 }
 
-/// Either generator.
+/// Either network of a generator.
 #[derive(Debug, Clone)]
-pub enum Generator {
-    /// CycleGAN's ResNet generator.
+enum Network {
     Resnet(ResnetGenerator),
-    /// The FFE generator.
     Ffe(Box<FfeGenerator>),
 }
 
+/// Either generator, optionally residual: it then adds its tanh output to its input (clamped to
+/// [-1, 1]), so that with its output convolution at zero an untrained generator is the
+/// identity and training learns the change from VIS to NIR rather than the whole image.
+#[derive(Debug, Clone)]
+pub struct Generator {
+    network: Network,
+    residual: bool,
+}
+
 impl Generator {
-    /// Builds the configured generator under `vb`.
+    /// Builds the configured generator under `vb` (not residual).
     pub fn new(cfg: GeneratorConfig, vb: VarBuilder) -> Result<Self> {
-        Ok(match cfg {
-            GeneratorConfig::Resnet(c) => Self::Resnet(ResnetGenerator::new(c, vb)?),
-            GeneratorConfig::Ffe(c) => Self::Ffe(Box::new(FfeGenerator::new(c, vb)?)),
+        let network = match cfg {
+            GeneratorConfig::Resnet(c) => Network::Resnet(ResnetGenerator::new(c, vb)?),
+            GeneratorConfig::Ffe(c) => Network::Ffe(Box::new(FfeGenerator::new(c, vb)?)),
+        };
+        Ok(Self {
+            network,
+            residual: false,
         })
+    }
+
+    /// The same generator, residual or not.
+    pub fn with_residual(self, residual: bool) -> Self {
+        Self { residual, ..self }
+    }
+
+    /// Whether the generator adds its output to its input.
+    pub fn is_residual(&self) -> bool {
+        self.residual
     }
 
     /// Biases of the convolutions that an affine-free instance norm follows. The norm removes
     /// each channel's mean, so they never change the output and their true gradient is zero;
     /// the trainer leaves them at their initial (or loaded) values.
     pub fn norm_cancelled_biases(&self) -> Vec<Tensor> {
-        match self {
-            Self::Resnet(g) => g.norm_cancelled_biases(),
-            Self::Ffe(g) => g.norm_cancelled_biases(),
+        match &self.network {
+            Network::Resnet(g) => g.norm_cancelled_biases(),
+            Network::Ffe(g) => g.norm_cancelled_biases(),
+        }
+    }
+
+    /// The weight of the output convolution (zeroed to start a residual generator at the
+    /// identity).
+    pub fn output_weight(&self) -> Option<&Tensor> {
+        match &self.network {
+            Network::Resnet(g) => g.output_weight(),
+            Network::Ffe(g) => g.output_weight(),
         }
     }
 }
 
 impl Module for Generator {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        match self {
-            Self::Resnet(g) => g.forward(x),
-            Self::Ffe(g) => g.forward(x),
+        let y = match &self.network {
+            Network::Resnet(g) => g.forward(x)?,
+            Network::Ffe(g) => g.forward(x)?,
+        };
+        if self.residual {
+            (x + y)?.clamp(-1f32, 1f32)
+        } else {
+            Ok(y)
         }
     }
 }

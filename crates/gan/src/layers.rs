@@ -103,6 +103,14 @@ impl Sequential {
         biases
     }
 
+    /// The weight of the last convolution (a generator's output layer).
+    pub fn output_weight(&self) -> Option<&Tensor> {
+        self.layers.iter().rev().find_map(|layer| match layer {
+            Layer::Conv { weight, .. } => Some(weight),
+            _ => None,
+        })
+    }
+
     /// A copy whose parameters are cut from the autograd graph: gradients still flow through
     /// it to its input, but none is computed for its weights (PyTorch's `requires_grad_(False)`).
     pub fn frozen(&self) -> Self {

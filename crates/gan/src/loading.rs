@@ -21,7 +21,8 @@ pub enum Direction {
     BToA,
 }
 
-fn read_tensors(path: &Path) -> Result<HashMap<String, Tensor>, LoadError> {
+/// The tensors of `path` and whether its visnir metadata marks residual generators.
+fn read_tensors(path: &Path) -> Result<(HashMap<String, Tensor>, bool), LoadError> {
     let fail = |message: String| LoadError::File {
         path: path.to_path_buf(),
         message,
@@ -30,10 +31,17 @@ fn read_tensors(path: &Path) -> Result<HashMap<String, Tensor>, LoadError> {
     if bytes.starts_with(b"PK") {
         let tensors = candle_core::pickle::read_all(path)
             .map_err(|e| fail(format!("not a PyTorch state dict: {e}")))?;
-        return Ok(tensors.into_iter().collect());
+        return Ok((tensors.into_iter().collect(), false));
     }
-    candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
-        .map_err(|e| fail(format!("neither safetensors nor a PyTorch zip: {e}")))
+    let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
+        .map_err(|e| fail(format!("neither safetensors nor a PyTorch zip: {e}")))?;
+    let residual = safetensors::SafeTensors::read_metadata(&bytes)
+        .ok()
+        .and_then(|(_, header)| header.metadata().as_ref()?.get("visnir").cloned())
+        .and_then(|meta| serde_json::from_str::<serde_json::Value>(&meta).ok())
+        .and_then(|meta| meta["residual"].as_bool())
+        .unwrap_or(false);
+    Ok((tensors, residual))
 }
 
 /// The ResNet generator size implied by a state dict (`model.1.weight` and the block count).
@@ -53,14 +61,15 @@ pub fn infer_resnet_config(tensors: &HashMap<String, Tensor>) -> Option<ResnetGe
     })
 }
 
-/// Loads the generator of `direction` from `path`; `ffe` selects the FFE architecture.
+/// Loads the generator of `direction` from `path`; `ffe` selects the FFE architecture. A visnir
+/// checkpoint says whether its generators are residual; other files hold plain ones.
 pub fn load_generator(
     path: &Path,
     direction: Direction,
     ffe: Option<FfeGeneratorConfig>,
     device: &Device,
 ) -> Result<Generator, LoadError> {
-    let mut tensors = read_tensors(path)?;
+    let (mut tensors, residual) = read_tensors(path)?;
     let prefix = match direction {
         Direction::AToB => "net.G_A.",
         Direction::BToA => "net.G_B.",
@@ -79,8 +88,10 @@ pub fn load_generator(
         })?),
     };
     let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
-    Generator::new(config, vb).map_err(|source| LoadError::Candle {
-        path: path.to_path_buf(),
-        source,
-    })
+    Ok(Generator::new(config, vb)
+        .map_err(|source| LoadError::Candle {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .with_residual(residual))
 }

@@ -131,6 +131,11 @@ impl ResnetGenerator {
         self.model.norm_cancelled_biases()
     }
 
+    /// The weight of the output convolution.
+    pub(crate) fn output_weight(&self) -> Option<&Tensor> {
+        self.model.output_weight()
+    }
+
     /// The output of every `model.<i>` layer, for parity checks.
     pub fn trace(&self, x: &Tensor) -> Result<Vec<Tensor>> {
         self.model.trace(x)

@@ -10,7 +10,7 @@ use visnir_gan::{Architecture, CycleGanConfig, DiscriminatorConfig};
 pub enum Scale {
     /// A few subjects at 32 x 32 for a few steps: the CI regression run.
     Tiny,
-    /// The synthetic default for a CPU: 64 x 64, small networks, one short epoch.
+    /// The synthetic default for a CPU: 64 x 64, small residual networks, two short epochs.
     Quick,
     /// The paper's settings: 256 x 256, ngf 64, 100 + 80 epochs (a GPU job).
     Paper,
@@ -43,6 +43,8 @@ pub struct Settings {
     pub ndf: usize,
     /// Training pairs per iteration.
     pub batch_size: usize,
+    /// Residual generators (start at the identity; not in the paper).
+    pub residual: bool,
     /// Adam learning rate.
     pub lr: f64,
     /// Epochs at the initial learning rate.
@@ -71,6 +73,7 @@ impl Scale {
                 n_blocks: 2,
                 ndf: 8,
                 batch_size: 1,
+                residual: false,
                 lr: 2e-4,
                 n_epochs: 2,
                 n_epochs_decay: 2,
@@ -86,9 +89,10 @@ impl Scale {
                 n_blocks: 6,
                 ndf: 32,
                 batch_size: 1,
+                residual: true,
                 lr: 2e-4,
                 n_epochs: 1,
-                n_epochs_decay: 0,
+                n_epochs_decay: 1,
                 oulu_split: (20, 20, 1),
                 whu_split: (30, 10, 5),
                 synth: (40, 1, 1),
@@ -101,6 +105,7 @@ impl Scale {
                 n_blocks: 6,
                 ndf: 64,
                 batch_size: 1,
+                residual: false,
                 lr: 2e-4,
                 n_epochs: 100,
                 n_epochs_decay: 80,
@@ -132,6 +137,7 @@ impl Settings {
                 ndf: self.ndf,
                 ..Default::default()
             },
+            residual: self.residual,
         }
     }
 }

@@ -194,6 +194,10 @@ pub struct TrainArgs {
     /// Seed of initialisation, shuffling and augmentation.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Residual generators: they add their output to their input and start at the identity
+    /// (not CycleGAN's; recorded in the checkpoint, so `visnir translate` needs no flag).
+    #[arg(long)]
+    residual: bool,
     /// Pairs per iteration (CycleGAN: 1; instance norm stays per image).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
     batch_size: u64,
@@ -279,6 +283,7 @@ pub fn run_train(args: TrainArgs) -> Result<(), CliError> {
             ndf: args.ndf,
             ..Default::default()
         },
+        residual: args.residual,
     };
     let config = TrainConfig {
         n_epochs: args.epochs,

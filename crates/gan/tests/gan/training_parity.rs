@@ -36,6 +36,7 @@ fn tiny_gan(
             ndf: 8,
             ..Default::default()
         },
+        residual: false,
     };
     let gan = CycleGan::new(config, AdamConfig::default(), 0, device).unwrap();
     let init =

@@ -21,6 +21,7 @@ fn config() -> TrainConfig {
                 ndf: 8,
                 ..Default::default()
             },
+            residual: false,
         },
         loss: LossWeights::AUTHORS_CODE,
         adam: AdamConfig::default(),
@@ -165,4 +166,43 @@ fn batches_cover_each_epoch_once_and_resume_exactly() {
         a,
         "batches of two train differently from batches of one"
     );
+}
+
+#[test]
+fn an_untrained_residual_generator_is_the_identity_and_its_checkpoint_says_so() {
+    use candle_core::Module;
+    let device = Device::Cpu;
+    let data = pairs();
+    let mut residual = config();
+    residual.model.residual = true;
+    let dir = scratch("residual");
+    let mut trainer = Trainer::new(residual, &dir, false, &device).unwrap();
+    let x = candle_core::Tensor::rand(-1f32, 1f32, (1, 3, 32, 32), &device).unwrap();
+    for g in [&trainer.model().g_a, &trainer.model().g_b] {
+        assert!(g.is_residual());
+        assert_eq!(
+            crate::max_diff(&g.forward(&x).unwrap(), &x),
+            0.0,
+            "identity at the start"
+        );
+    }
+    trainer.run(&data, None, |_, _| {}).unwrap();
+    let trained = trainer.model().g_a.forward(&x).unwrap();
+    assert!(crate::max_diff(&trained, &x) > 1e-3, "training moved it");
+
+    let loaded = visnir_gan::load_generator(
+        &checkpoint_path(&dir),
+        visnir_gan::Direction::AToB,
+        None,
+        &device,
+    )
+    .unwrap();
+    assert!(loaded.is_residual());
+    assert_eq!(crate::max_diff(&loaded.forward(&x).unwrap(), &trained), 0.0);
+
+    let err = match Trainer::new(config(), &dir, true, &device) {
+        Ok(_) => panic!("a residual checkpoint resumed into a plain model"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("residual"), "{err}");
 }
