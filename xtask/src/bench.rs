@@ -179,51 +179,75 @@ fn gan(repeats: usize) -> anyhow::Result<()> {
     let varmap = candle_nn::VarMap::new();
     let vb = candle_nn::VarBuilder::from_varmap(&varmap, DType::F32, &device);
     let g = ResnetGenerator::new(ResnetGeneratorConfig::default(), vb)?;
-    for (size, reference) in [
-        (128, "109-139 ms (issue: 116)"),
-        (256, "436-564 ms (issue: 459)"),
-    ] {
+    for size in [128, 256] {
         let x = Tensor::randn(0f32, 0.5, (1, 3, size, size), &device)?;
         let time = median_time(repeats, || g.forward(&x));
         report(
             &format!("ResnetGenerator forward 1 x 3 x {size}^2"),
             time,
-            &format!("PyTorch 2.15: {reference}"),
+            "",
         );
     }
-    let discriminator = DiscriminatorConfig::default();
-    let resnet = GeneratorConfig::Resnet(ResnetGeneratorConfig::default());
+    let resnet = |ngf| {
+        GeneratorConfig::Resnet(ResnetGeneratorConfig {
+            ngf,
+            ..Default::default()
+        })
+    };
     let no_identity = LossWeights {
         cycle: 10.0,
         identity: 0.0,
         pixel: 0.0,
     };
+    let lpc_no_identity = LossWeights {
+        pixel: 10.0,
+        ..no_identity
+    };
     let configs = [
         (
+            "CycleGAN + Lpc, no identity, ngf 32",
+            64,
+            32,
+            resnet(32),
+            lpc_no_identity,
+        ),
+        (
             "CycleGAN, no identity loss",
-            resnet,
+            128,
+            64,
+            resnet(64),
             no_identity,
-            "PyTorch 2.15: 1436-1791 ms (issue: 1570)",
         ),
         (
             "CycleGAN, identity 0.5",
-            resnet,
+            128,
+            64,
+            resnet(64),
             LossWeights::CYCLEGAN,
-            "PyTorch 2.15: 2104-2571 ms",
+        ),
+        (
+            "FFE-CycleGAN + Lpc, ndf 32",
+            64,
+            32,
+            GeneratorConfig::Ffe(FfeGeneratorConfig::default()),
+            LossWeights::LPC,
         ),
         (
             "FFE-CycleGAN, official losses",
+            128,
+            64,
             GeneratorConfig::Ffe(FfeGeneratorConfig::default()),
             LossWeights::AUTHORS_CODE,
-            "",
         ),
     ];
-    let size = 128;
-    for (name, generator, weights, reference) in configs {
+    for (name, size, ndf, generator, weights) in configs {
         let mut model = CycleGan::new(
             CycleGanConfig {
                 generator,
-                discriminator,
+                discriminator: DiscriminatorConfig {
+                    ndf,
+                    ..Default::default()
+                },
                 residual: false,
             },
             AdamConfig::default(),
@@ -233,12 +257,37 @@ fn gan(repeats: usize) -> anyhow::Result<()> {
         let a = Tensor::randn(0f32, 0.5, (1, 3, size, size), &device)?;
         let b = Tensor::randn(0f32, 0.5, (1, 3, size, size), &device)?;
         let (mut pool_a, mut pool_b) = (ImagePool::new(50, 0), ImagePool::new(50, 1));
-        let time = median_time(repeats.min(5), || {
+        let time = median_time(repeats.min(9), || {
             model.train_step(&a, &b, weights, (&mut pool_b, &mut pool_a))
         });
-        report(&format!("{name}: step, batch 1, {size}^2"), time, reference);
+        report(&format!("{name}: step, batch 1, {size}^2"), time, "");
     }
+    pytorch_side("bench_cyclegan.py");
     Ok(())
+}
+
+/// Runs `xtask/pytorch/<script>` (PyTorch's side of a benchmark) right after visnir's, so both
+/// are measured in the same minutes, and prints its lines; says why when it cannot run.
+fn pytorch_side(script: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("pytorch")
+        .join(script);
+    println!("PyTorch, same run ({}):", path.display());
+    match std::process::Command::new("python3").arg(&path).output() {
+        Ok(out) if out.status.success() => {
+            for line in String::from_utf8_lossy(&out.stdout).lines() {
+                println!("  {line}");
+            }
+        }
+        Ok(out) => println!(
+            "  not measured: {} (pip install torch)",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("the script failed")
+        ),
+        Err(e) => println!("  not measured: python3: {e}"),
+    }
 }
 
 /// A NIR-like twin of a VIS crop: grey, brighter skin, flattened contrast (a stand-in until the
