@@ -42,6 +42,11 @@ fn rng_from_json(v: &serde_json::Value) -> Option<ChaCha8Rng> {
     Some(rng)
 }
 
+/// The `visnir` metadata that [`save_checkpoint`] writes into a safetensors header, if present.
+pub(crate) fn visnir_metadata(header: &safetensors::tensor::Metadata) -> Option<serde_json::Value> {
+    serde_json::from_str(header.metadata().as_ref()?.get("visnir")?).ok()
+}
+
 /// Writes a checkpoint atomically: a crash mid-write leaves the previous file intact.
 pub fn save_checkpoint(
     path: &Path,
@@ -118,11 +123,7 @@ pub fn load_checkpoint(
     })?;
     let (_, header) =
         safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| format(e.to_string()))?;
-    let meta: serde_json::Value = header
-        .metadata()
-        .as_ref()
-        .and_then(|m| m.get("visnir"))
-        .and_then(|m| serde_json::from_str(m).ok())
+    let meta = visnir_metadata(&header)
         .ok_or_else(|| format("no visnir training metadata (not a training checkpoint)".into()))?;
     if meta["format"] != "visnir-cyclegan-checkpoint-2" {
         return Err(format(format!(
@@ -133,10 +134,11 @@ pub fn load_checkpoint(
     }
     let residual = meta["residual"].as_bool().unwrap_or(false);
     if residual != gan.g_a.is_residual() {
+        let kind = |r: bool| if r { "residual" } else { "not residual" };
         return Err(format(format!(
-            "the checkpoint's generators are {}residual, the model's are {}",
-            if residual { "" } else { "not " },
-            if gan.g_a.is_residual() { "" } else { "not" }
+            "the checkpoint's generators are {}, the model's are {}",
+            kind(residual),
+            kind(gan.g_a.is_residual())
         )));
     }
     let device = gan

@@ -37,8 +37,7 @@ fn read_tensors(path: &Path) -> Result<(HashMap<String, Tensor>, bool), LoadErro
         .map_err(|e| fail(format!("neither safetensors nor a PyTorch zip: {e}")))?;
     let residual = safetensors::SafeTensors::read_metadata(&bytes)
         .ok()
-        .and_then(|(_, header)| header.metadata().as_ref()?.get("visnir").cloned())
-        .and_then(|meta| serde_json::from_str::<serde_json::Value>(&meta).ok())
+        .and_then(|(_, header)| crate::checkpoint::visnir_metadata(&header))
         .and_then(|meta| meta["residual"].as_bool())
         .unwrap_or(false);
     Ok((tensors, residual))

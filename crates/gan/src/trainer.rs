@@ -137,9 +137,14 @@ impl Trainer {
         self.progress
     }
 
+    /// Pairs per iteration (a configured 0 counts as 1).
+    fn batch_size(&self) -> usize {
+        self.config.batch_size.max(1)
+    }
+
     /// Iterations of one epoch over `n_pairs` training pairs.
     pub fn steps_per_epoch(&self, n_pairs: usize) -> usize {
-        n_pairs.div_ceil(self.config.batch_size.max(1))
+        n_pairs.div_ceil(self.batch_size())
     }
 
     /// Total iterations of the run for `n_pairs` training pairs.
@@ -176,7 +181,7 @@ impl Trainer {
             opt_g.set_lr(lr);
             opt_d.set_lr(lr * self.config.discriminator_lr_factor);
             let order = epoch_order(self.config.seed, self.progress.epoch, pairs.len());
-            let batch_size = self.config.batch_size.max(1);
+            let batch_size = self.batch_size();
             let steps = self.steps_per_epoch(pairs.len());
             while self.progress.iteration < steps && budget > 0 {
                 let step = self.progress.global_step;

@@ -3,7 +3,7 @@
 use candle_core::{Device, Tensor};
 use visnir_gan::{
     AdamConfig, CycleGan, CycleGanConfig, DiscriminatorConfig, GeneratorConfig, ImagePool,
-    LossWeights, ResnetGeneratorConfig,
+    LossWeights, ResnetGeneratorConfig, StepLosses,
 };
 
 use crate::fixture;
@@ -53,21 +53,30 @@ fn tiny_gan(
     (gan, inputs)
 }
 
-/// Runs two recorded iterations from `inputs` and checks every loss within 1e-4 relative of
-/// `reference` (`losses_step1`, `losses_step2`).
-fn check_two_steps_losses(inputs: &str, reference: &serde_json::Value) {
-    let device = Device::Cpu;
-    let (mut gan, inputs) = tiny_gan(inputs, &device);
+/// The tiny CycleGAN after the two recorded iterations (no pool) on `inputs`, and the losses
+/// of each.
+fn two_steps(inputs: &str) -> (CycleGan, Vec<StepLosses>) {
+    let (mut gan, inputs) = tiny_gan(inputs, &Device::Cpu);
     let (mut pool_a, mut pool_b) = (ImagePool::new(0, 0), ImagePool::new(0, 0));
-    for step in 1..=2 {
-        let losses = gan
-            .train_step(
+    let losses = (0..2)
+        .map(|_| {
+            gan.train_step(
                 &inputs["A"],
                 &inputs["B"],
                 RECORDED_WEIGHTS,
                 (&mut pool_b, &mut pool_a),
             )
-            .unwrap();
+            .unwrap()
+        })
+        .collect();
+    (gan, losses)
+}
+
+/// Runs two recorded iterations from `inputs` and checks every loss within 1e-4 relative of
+/// `reference` (`losses_step1`, `losses_step2`).
+fn check_two_steps_losses(inputs: &str, reference: &serde_json::Value) {
+    let (_, all_losses) = two_steps(inputs);
+    for (step, losses) in (1..=2).zip(all_losses) {
         let want = &reference[format!("losses_step{step}")];
         let pairs = [
             ("G_A", losses.g_a),
@@ -92,40 +101,6 @@ fn check_two_steps_losses(inputs: &str, reference: &serde_json::Value) {
     }
 }
 
-/// Runs two iterations from `inputs` and checks every parameter within 1e-5 of `after` (a
-/// float64 PyTorch run from the same weights).
-fn check_two_steps_parameters(inputs: &str, after: &str) {
-    let device = Device::Cpu;
-    let (mut gan, inputs) = tiny_gan(inputs, &device);
-    let (mut pool_a, mut pool_b) = (ImagePool::new(0, 0), ImagePool::new(0, 0));
-    for _ in 0..2 {
-        gan.train_step(
-            &inputs["A"],
-            &inputs["B"],
-            RECORDED_WEIGHTS,
-            (&mut pool_b, &mut pool_a),
-        )
-        .unwrap();
-    }
-    let after = candle_core::safetensors::load(fixture(after), &device).unwrap();
-    let data = gan.varmap().data().lock().unwrap();
-    assert_eq!(data.len(), after.len(), "same set of parameters");
-    let mut worst = (0f32, String::new());
-    for (name, want) in &after {
-        let diff = crate::max_diff(data[name].as_tensor(), want);
-        if diff > worst.0 {
-            worst = (diff, name.clone());
-        }
-    }
-    eprintln!("largest difference: {} ({})", worst.0, worst.1);
-    assert!(
-        worst.0 <= 1e-5,
-        "{}: max abs diff {} after 2 steps",
-        worst.1,
-        worst.0
-    );
-}
-
 /// Every loss of both recorded iterations within 1e-4 relative.
 #[test]
 fn two_training_steps_match_pytorch_losses() {
@@ -145,9 +120,28 @@ fn two_training_steps_match_pytorch_losses() {
 /// and 1.3e-7 on the weights; its float64 run is 4.0e-4 and 1.7e-5 from it.
 #[test]
 fn parameters_after_two_steps_match_pytorch() {
-    check_two_steps_parameters(
-        "parity/train_tiny_inputs.safetensors",
-        "parity/train_tiny_after2steps_f64.safetensors",
+    let device = Device::Cpu;
+    let (gan, _) = two_steps("parity/train_tiny_inputs.safetensors");
+    let after = candle_core::safetensors::load(
+        fixture("parity/train_tiny_after2steps_f64.safetensors"),
+        &device,
+    )
+    .unwrap();
+    let data = gan.varmap().data().lock().unwrap();
+    assert_eq!(data.len(), after.len(), "same set of parameters");
+    let mut worst = (0f32, String::new());
+    for (name, want) in &after {
+        let diff = crate::max_diff(data[name].as_tensor(), want);
+        if diff > worst.0 {
+            worst = (diff, name.clone());
+        }
+    }
+    eprintln!("largest difference: {} ({})", worst.0, worst.1);
+    assert!(
+        worst.0 <= 1e-5,
+        "{}: max abs diff {} after 2 steps",
+        worst.1,
+        worst.0
     );
 }
 
