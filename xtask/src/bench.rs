@@ -116,7 +116,8 @@ fn metrics(repeats: usize) -> anyhow::Result<()> {
 }
 
 fn alignment(repeats: usize) -> anyhow::Result<()> {
-    use visnir_alignment::{load_rgb, Mtcnn, MtcnnConfig};
+    use visnir_alignment::{Mtcnn, MtcnnConfig};
+    use visnir_nn::load_rgb;
     let mtcnn = Mtcnn::bundled(MtcnnConfig::default(), &candle_core::Device::Cpu)?;
     for (name, reference) in [("astronaut", "50 ms"), ("faceapi_sample1", "450 ms")] {
         let path = std::path::Path::new("tests/fixtures/faces").join(format!("{name}.png"));

@@ -2,20 +2,9 @@
 
 use std::path::PathBuf;
 
-/// Failures of image loading, detection and alignment.
+/// Failures of detection and alignment.
 #[derive(Debug, thiserror::Error)]
 pub enum AlignmentError {
-    /// An image file could not be opened or decoded.
-    #[error("{path}: {message}")]
-    Image { path: PathBuf, message: String },
-    /// An image is larger than this crate processes.
-    #[error("{path}: image is {width} x {height}; the limit is {limit} pixels per side")]
-    TooLarge {
-        path: PathBuf,
-        width: u32,
-        height: u32,
-        limit: u32,
-    },
     /// The weights could not be loaded.
     #[error("MTCNN weights {path}: {message}")]
     Weights { path: PathBuf, message: String },

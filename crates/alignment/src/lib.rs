@@ -6,9 +6,9 @@
 //! import-weights`; detections match the reference on real photos (see the crate tests).
 //!
 //! ```no_run
-//! use visnir_alignment::{align, load_rgb, Mtcnn, MtcnnConfig, Template};
+//! use visnir_alignment::{align, Mtcnn, MtcnnConfig, Template};
 //!
-//! let image = load_rgb("photo.jpg".as_ref())?;
+//! let image = visnir_nn::load_rgb("photo.jpg".as_ref())?;
 //! let mtcnn = Mtcnn::bundled(MtcnnConfig::default(), &candle_core::Device::Cpu)?;
 //! for face in mtcnn.detect(&image)? {
 //!     let crop = align(&image, &face.landmarks, &Template::arcface(112))?;
@@ -31,12 +31,10 @@ mod align;
 mod boxes;
 mod detector;
 mod error;
-mod image_input;
 pub mod nets;
 mod resample;
 
 pub use align::{align, similarity_transform, warp_affine, Affine, Template, ARCFACE_112};
 pub use detector::{Face, Mtcnn, MtcnnConfig, BUNDLED_WEIGHTS};
 pub use error::{AlignmentError, Result};
-pub use image_input::{load_rgb, MAX_SIDE};
 pub use resample::Planar;

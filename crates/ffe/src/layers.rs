@@ -1,126 +1,69 @@
-//! The units MobileFaceNet is built from: a convolution (full or depthwise, BatchNorm folded
-//! into its bias) with an optional PReLU, and the inverted-residual block.
+//! The units MobileFaceNet is built from (a convolution with TF "SAME" padding and BatchNorm
+//! folded into its bias, with an optional PReLU; the inverted-residual block) and its stem, the
+//! stages that the embedder and the FFE trunk share.
 
 use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
-use visnir_nn::{conv2d, depthwise_conv2d, prelu, tf_same_padding, ConvSpec, PadMode};
+use visnir_nn::{Conv2d, Conv2dConfig, PRelu};
 
-/// Full or depthwise convolution.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConvKind {
-    /// Every output channel sees every input channel.
-    Full,
-    /// One filter per channel (`groups = channels`).
-    Depthwise,
-}
-
-/// A convolution with TF "SAME" padding (or none), a bias, and an optional PReLU
-/// (tensors `weight`, `bias`, `prelu`). Fresh (trainable) units start as CycleGAN's
-/// `init_weights`: weights N(0, 0.02), biases 0, PReLU slopes 0.25.
+/// A [`Conv2d`] and an optional PReLU (tensors `weight`, `bias`, `prelu`); fresh slopes start
+/// at 0.25 as in PyTorch.
 #[derive(Debug, Clone)]
-pub struct ConvUnit {
-    weight: Tensor,
-    bias: Tensor,
-    slope: Option<Tensor>,
-    kind: ConvKind,
-    kernel: usize,
-    stride: usize,
-    same_padding: bool,
-}
-
-/// Shape of a [`ConvUnit`].
-#[derive(Debug, Clone, Copy)]
-pub struct UnitSpec {
-    /// Input channels.
-    pub cin: usize,
-    /// Output channels (equal to `cin` for depthwise).
-    pub cout: usize,
-    /// Square kernel side.
-    pub kernel: usize,
-    /// Stride.
-    pub stride: usize,
-    /// Full or depthwise.
-    pub kind: ConvKind,
-    /// Whether a PReLU follows.
-    pub prelu: bool,
-    /// TF SAME padding (true) or VALID (false).
-    pub same_padding: bool,
-}
-
-impl UnitSpec {
-    /// A unit with TF SAME padding.
-    pub fn same(
-        cin: usize,
-        cout: usize,
-        kernel: usize,
-        stride: usize,
-        kind: ConvKind,
-        prelu: bool,
-    ) -> Self {
-        Self {
-            cin,
-            cout,
-            kernel,
-            stride,
-            kind,
-            prelu,
-            same_padding: true,
-        }
-    }
+pub(crate) struct ConvUnit {
+    conv: Conv2d,
+    prelu: Option<PRelu>,
 }
 
 impl ConvUnit {
     /// Loads the unit's tensors from `vb`.
-    pub fn new(spec: UnitSpec, vb: VarBuilder) -> Result<Self> {
-        let normal = candle_nn::Init::Randn {
-            mean: 0.0,
-            stdev: 0.02,
-        };
-        let (k, cout) = (spec.kernel, spec.cout);
-        let weight = match spec.kind {
-            ConvKind::Full => vb.get_with_hints((cout, spec.cin, k, k), "weight", normal)?,
-            ConvKind::Depthwise => vb.get_with_hints((cout, 1, k, k), "weight", normal)?,
+    pub fn new(config: Conv2dConfig, prelu: bool, vb: VarBuilder) -> Result<Self> {
+        let prelu = if prelu {
+            let slopes = vb.get_with_hints(config.cout, "prelu", candle_nn::Init::Const(0.25))?;
+            Some(PRelu::from_weight(slopes))
+        } else {
+            None
         };
         Ok(Self {
-            weight,
-            bias: vb.get_with_hints(cout, "bias", candle_nn::Init::Const(0.0))?,
-            slope: if spec.prelu {
-                Some(vb.get_with_hints(cout, "prelu", candle_nn::Init::Const(0.25))?)
-            } else {
-                None
-            },
-            kind: spec.kind,
-            kernel: spec.kernel,
-            stride: spec.stride,
-            same_padding: spec.same_padding,
+            conv: Conv2d::new(config, vb)?,
+            prelu,
         })
+    }
+
+    /// A full `cin -> cout` convolution with TF SAME padding.
+    pub fn full(
+        cin: usize,
+        cout: usize,
+        kernel: usize,
+        stride: usize,
+        prelu: bool,
+        vb: VarBuilder,
+    ) -> Result<Self> {
+        let config = Conv2dConfig::new(cin, cout, kernel)
+            .stride(stride)
+            .tf_same();
+        Self::new(config, prelu, vb)
+    }
+
+    /// A depthwise convolution of `channels` with TF SAME padding.
+    pub fn depthwise(
+        channels: usize,
+        kernel: usize,
+        stride: usize,
+        prelu: bool,
+        vb: VarBuilder,
+    ) -> Result<Self> {
+        let config = Conv2dConfig::depthwise(channels, kernel)
+            .stride(stride)
+            .tf_same();
+        Self::new(config, prelu, vb)
     }
 }
 
 impl Module for ConvUnit {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let (_, _, h, w) = x.dims4()?;
-        let (pad_before, pad_after) = if self.same_padding {
-            let (a, b) = tf_same_padding(h, self.kernel, self.stride);
-            if (a, b) != tf_same_padding(w, self.kernel, self.stride) {
-                candle_core::bail!("MobileFaceNet takes square inputs, got {h} x {w}");
-            }
-            (a, b)
-        } else {
-            (0, 0)
-        };
-        let spec = ConvSpec {
-            stride: self.stride,
-            pad_before,
-            pad_after,
-            mode: PadMode::Zeros,
-        };
-        let y = match self.kind {
-            ConvKind::Full => conv2d(x, &self.weight, &self.bias, spec)?,
-            ConvKind::Depthwise => depthwise_conv2d(x, &self.weight, &self.bias, spec)?,
-        };
-        match &self.slope {
-            Some(slope) => prelu(&y, slope),
+        let y = self.conv.forward(x)?;
+        match &self.prelu {
+            Some(prelu) => prelu.forward(&y),
             None => Ok(y),
         }
     }
@@ -129,7 +72,7 @@ impl Module for ConvUnit {
 /// MobileNetV2 inverted residual: 1x1 expand + PReLU, 3x3 depthwise + PReLU, 1x1 linear
 /// projection, plus the input when `residual` (tensors `expand.*`, `dw.*`, `project.*`).
 #[derive(Debug, Clone)]
-pub struct InvertedResidual {
+pub(crate) struct InvertedResidual {
     expand: ConvUnit,
     dw: ConvUnit,
     project: ConvUnit,
@@ -146,35 +89,17 @@ impl InvertedResidual {
         residual: bool,
         vb: VarBuilder,
     ) -> Result<Self> {
-        let unit = |cin, cout, kernel, stride, kind, prelu| UnitSpec {
-            cin,
-            cout,
-            kernel,
-            stride,
-            kind,
-            prelu,
-            same_padding: true,
-        };
         Ok(Self {
-            expand: ConvUnit::new(
-                unit(cin, hidden, 1, 1, ConvKind::Full, true),
-                vb.pp("expand"),
-            )?,
-            dw: ConvUnit::new(
-                unit(hidden, hidden, 3, stride, ConvKind::Depthwise, true),
-                vb.pp("dw"),
-            )?,
-            project: ConvUnit::new(
-                unit(hidden, cout, 1, 1, ConvKind::Full, false),
-                vb.pp("project"),
-            )?,
+            expand: ConvUnit::full(cin, hidden, 1, 1, true, vb.pp("expand"))?,
+            dw: ConvUnit::depthwise(hidden, 3, stride, true, vb.pp("dw"))?,
+            project: ConvUnit::full(hidden, cout, 1, 1, false, vb.pp("project"))?,
             residual,
         })
     }
 }
 
 /// `n` residual blocks of `c` channels (hidden `hidden`) at `vb.<name>.<i>`.
-pub fn residual_stack(
+pub(crate) fn residual_stack(
     n: usize,
     c: usize,
     hidden: usize,
@@ -184,6 +109,11 @@ pub fn residual_stack(
     (0..n)
         .map(|i| InvertedResidual::new(c, hidden, c, 1, true, vb.pp(format!("{name}.{i}"))))
         .collect()
+}
+
+/// Runs `blocks` one after the other.
+pub(crate) fn chain(blocks: &[InvertedResidual], x: &Tensor) -> Result<Tensor> {
+    blocks.iter().try_fold(x.clone(), |x, b| b.forward(&x))
 }
 
 impl Module for InvertedResidual {
@@ -196,5 +126,44 @@ impl Module for InvertedResidual {
         } else {
             Ok(y)
         }
+    }
+}
+
+/// MobileFaceNet from its input through `conv_4` (`conv1`, `conv2_dw`, `conv2_pw`, `conv_23`,
+/// `conv_3.*`, `conv_34`, `conv_4.*`): 128 channels at stride 16, or at stride 8 when `conv_34`
+/// keeps the resolution (the FFE-CycleGAN authors' trunk).
+#[derive(Debug, Clone)]
+pub(crate) struct Stem {
+    pub conv1: ConvUnit,
+    pub conv2_dw: ConvUnit,
+    pub conv2_pw: ConvUnit,
+    pub conv_23: InvertedResidual,
+    pub conv_3: Vec<InvertedResidual>,
+    pub conv_34: InvertedResidual,
+    pub conv_4: Vec<InvertedResidual>,
+}
+
+impl Stem {
+    /// Loads the stem from `vb` with `conv_34` at `conv_34_stride` (MobileFaceNet: 2).
+    pub fn new(conv_34_stride: usize, vb: &VarBuilder) -> Result<Self> {
+        Ok(Self {
+            conv1: ConvUnit::full(3, 64, 3, 2, true, vb.pp("conv1"))?,
+            conv2_dw: ConvUnit::depthwise(64, 3, 1, true, vb.pp("conv2_dw"))?,
+            conv2_pw: ConvUnit::full(64, 64, 1, 1, false, vb.pp("conv2_pw"))?,
+            conv_23: InvertedResidual::new(64, 128, 64, 2, false, vb.pp("conv_23"))?,
+            conv_3: residual_stack(4, 64, 128, vb, "conv_3")?,
+            conv_34: InvertedResidual::new(64, 256, 128, conv_34_stride, false, vb.pp("conv_34"))?,
+            conv_4: residual_stack(6, 128, 256, vb, "conv_4")?,
+        })
+    }
+}
+
+impl Module for Stem {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let x = self
+            .conv2_pw
+            .forward(&self.conv2_dw.forward(&self.conv1.forward(x)?)?)?;
+        let x = chain(&self.conv_3, &self.conv_23.forward(&x)?)?;
+        chain(&self.conv_4, &self.conv_34.forward(&x)?)
     }
 }

@@ -30,7 +30,6 @@ mod trunk;
 
 pub use embedder::{preprocess, Embedder, BUNDLED_WEIGHTS, CROP_SIZE};
 pub use error::{FfeError, Result};
-pub use layers::{ConvKind, ConvUnit, InvertedResidual, UnitSpec};
 pub use mobilefacenet::{l2_normalize, MobileFaceNet, Stage, EMBEDDING_DIM};
 pub use tfjs_name::{convert_tfjs_tensor, tfjs_name};
 pub use trunk::{FfeTrunk, TrunkVariant};

@@ -8,7 +8,9 @@
 use candle_core::{Module, Result, Tensor, D};
 use candle_nn::VarBuilder;
 
-use crate::layers::{residual_stack, ConvKind, ConvUnit, InvertedResidual, UnitSpec};
+use visnir_nn::Conv2dConfig;
+
+use crate::layers::{chain, residual_stack, ConvUnit, InvertedResidual, Stem};
 
 /// A point in the network after which [`MobileFaceNet::trunk`] can stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -36,13 +38,7 @@ pub enum Stage {
 /// The pretrained MobileFaceNet face embedder.
 #[derive(Debug, Clone)]
 pub struct MobileFaceNet {
-    conv1: ConvUnit,
-    conv2_dw: ConvUnit,
-    conv2_pw: ConvUnit,
-    conv_23: InvertedResidual,
-    conv_3: Vec<InvertedResidual>,
-    conv_34: InvertedResidual,
-    conv_4: Vec<InvertedResidual>,
+    stem: Stem,
     conv_45: InvertedResidual,
     conv_5: Vec<InvertedResidual>,
     conv_6_sep: ConvUnit,
@@ -57,39 +53,14 @@ pub const EMBEDDING_DIM: usize = 192;
 impl MobileFaceNet {
     /// Loads every tensor from `vb` (see the module doc for the names).
     pub fn new(vb: VarBuilder) -> Result<Self> {
-        use ConvKind::{Depthwise, Full};
         Ok(Self {
-            conv1: ConvUnit::new(UnitSpec::same(3, 64, 3, 2, Full, true), vb.pp("conv1"))?,
-            conv2_dw: ConvUnit::new(
-                UnitSpec::same(64, 64, 3, 1, Depthwise, true),
-                vb.pp("conv2_dw"),
-            )?,
-            conv2_pw: ConvUnit::new(UnitSpec::same(64, 64, 1, 1, Full, false), vb.pp("conv2_pw"))?,
-            conv_23: InvertedResidual::new(64, 128, 64, 2, false, vb.pp("conv_23"))?,
-            conv_3: residual_stack(4, 64, 128, &vb, "conv_3")?,
-            conv_34: InvertedResidual::new(64, 256, 128, 2, false, vb.pp("conv_34"))?,
-            conv_4: residual_stack(6, 128, 256, &vb, "conv_4")?,
+            stem: Stem::new(2, &vb)?,
             conv_45: InvertedResidual::new(128, 512, 128, 2, false, vb.pp("conv_45"))?,
             conv_5: residual_stack(2, 128, 256, &vb, "conv_5")?,
-            conv_6_sep: ConvUnit::new(
-                UnitSpec::same(128, 512, 1, 1, Full, true),
-                vb.pp("conv_6_sep"),
-            )?,
-            conv_6_dw: ConvUnit::new(
-                UnitSpec {
-                    same_padding: false,
-                    ..UnitSpec::same(512, 512, 7, 1, Depthwise, false)
-                },
-                vb.pp("conv_6_dw"),
-            )?,
-            conv_6_pw: ConvUnit::new(
-                UnitSpec::same(512, 512, 1, 1, Full, false),
-                vb.pp("conv_6_pw"),
-            )?,
-            linear: ConvUnit::new(
-                UnitSpec::same(512, EMBEDDING_DIM, 1, 1, Full, false),
-                vb.pp("linear"),
-            )?,
+            conv_6_sep: ConvUnit::full(128, 512, 1, 1, true, vb.pp("conv_6_sep"))?,
+            conv_6_dw: ConvUnit::new(Conv2dConfig::depthwise(512, 7), false, vb.pp("conv_6_dw"))?,
+            conv_6_pw: ConvUnit::full(512, 512, 1, 1, false, vb.pp("conv_6_pw"))?,
+            linear: ConvUnit::full(512, EMBEDDING_DIM, 1, 1, false, vb.pp("linear"))?,
         })
     }
 
@@ -109,17 +80,16 @@ impl MobileFaceNet {
     }
 
     fn run_stage(&self, stage: Stage, x: &Tensor) -> Result<Tensor> {
-        let chain =
-            |blocks: &[InvertedResidual]| blocks.iter().try_fold(x.clone(), |x, b| b.forward(&x));
+        let stem = &self.stem;
         match stage {
-            Stage::Conv1 => self.conv1.forward(x),
-            Stage::Conv2 => self.conv2_pw.forward(&self.conv2_dw.forward(x)?),
-            Stage::Conv23 => self.conv_23.forward(x),
-            Stage::Conv3 => chain(&self.conv_3),
-            Stage::Conv34 => self.conv_34.forward(x),
-            Stage::Conv4 => chain(&self.conv_4),
+            Stage::Conv1 => stem.conv1.forward(x),
+            Stage::Conv2 => stem.conv2_pw.forward(&stem.conv2_dw.forward(x)?),
+            Stage::Conv23 => stem.conv_23.forward(x),
+            Stage::Conv3 => chain(&stem.conv_3, x),
+            Stage::Conv34 => stem.conv_34.forward(x),
+            Stage::Conv4 => chain(&stem.conv_4, x),
             Stage::Conv45 => self.conv_45.forward(x),
-            Stage::Conv5 => chain(&self.conv_5),
+            Stage::Conv5 => chain(&self.conv_5, x),
             Stage::Conv6Sep => self.conv_6_sep.forward(x),
         }
     }

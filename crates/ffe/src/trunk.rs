@@ -5,7 +5,7 @@ use candle_core::{DType, Device, Module, Result, Tensor};
 use candle_nn::{VarBuilder, VarMap};
 
 use crate::embedder::BUNDLED_WEIGHTS;
-use crate::layers::{residual_stack, ConvKind, ConvUnit, InvertedResidual, UnitSpec};
+use crate::layers::{chain, residual_stack, InvertedResidual, Stem};
 
 /// Which FFE architecture to build.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -41,13 +41,7 @@ impl TrunkVariant {
 /// the widened stages of the authors' variant are `conv__45` and `conv__5.{0,1}`).
 #[derive(Debug, Clone)]
 pub struct FfeTrunk {
-    conv1: ConvUnit,
-    conv2_dw: ConvUnit,
-    conv2_pw: ConvUnit,
-    conv_23: InvertedResidual,
-    conv_3: Vec<InvertedResidual>,
-    conv_34: InvertedResidual,
-    conv_4: Vec<InvertedResidual>,
+    stem: Stem,
     widened: Vec<InvertedResidual>,
     variant: TrunkVariant,
 }
@@ -57,7 +51,6 @@ impl FfeTrunk {
     /// initialised as CycleGAN does; call [`FfeTrunk::load_pretrained`] next), a
     /// tensor-backed one (e.g. [`FfeTrunk::frozen`]) makes it a constant.
     pub fn new(variant: TrunkVariant, vb: VarBuilder) -> Result<Self> {
-        use ConvKind::{Depthwise, Full};
         let conv_34_stride = if variant == TrunkVariant::Authors {
             1
         } else {
@@ -79,16 +72,7 @@ impl FfeTrunk {
             TrunkVariant::PaperText => Vec::new(),
         };
         Ok(Self {
-            conv1: ConvUnit::new(UnitSpec::same(3, 64, 3, 2, Full, true), vb.pp("conv1"))?,
-            conv2_dw: ConvUnit::new(
-                UnitSpec::same(64, 64, 3, 1, Depthwise, true),
-                vb.pp("conv2_dw"),
-            )?,
-            conv2_pw: ConvUnit::new(UnitSpec::same(64, 64, 1, 1, Full, false), vb.pp("conv2_pw"))?,
-            conv_23: InvertedResidual::new(64, 128, 64, 2, false, vb.pp("conv_23"))?,
-            conv_3: residual_stack(4, 64, 128, &vb, "conv_3")?,
-            conv_34: InvertedResidual::new(64, 256, 128, conv_34_stride, false, vb.pp("conv_34"))?,
-            conv_4: residual_stack(6, 128, 256, &vb, "conv_4")?,
+            stem: Stem::new(conv_34_stride, &vb)?,
             widened,
             variant,
         })
@@ -161,13 +145,6 @@ impl Module for FfeTrunk {
     /// Feature map `(N, C, H/s, W/s)` of a `(N, 3, H, W)` input in `[-1, 1]` (MobileFaceNet's
     /// `(x - 127.5) / 128` up to a factor of 1.004).
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let x = self
-            .conv2_pw
-            .forward(&self.conv2_dw.forward(&self.conv1.forward(x)?)?)?;
-        let x = self.conv_23.forward(&x)?;
-        let x = self.conv_3.iter().try_fold(x, |x, b| b.forward(&x))?;
-        let x = self.conv_34.forward(&x)?;
-        let x = self.conv_4.iter().try_fold(x, |x, b| b.forward(&x))?;
-        self.widened.iter().try_fold(x, |x, b| b.forward(&x))
+        chain(&self.widened, &self.stem.forward(x)?)
     }
 }

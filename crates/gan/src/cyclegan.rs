@@ -106,33 +106,6 @@ fn trainable_vars(
     Ok(names.into_iter().map(|n| data[n].clone()).collect())
 }
 
-/// Redraws every convolution weight from a seeded N(0, 0.02), in name order, so that a run is
-/// reproducible (candle's CPU generator cannot be seeded).
-fn reseed_weights(varmap: &VarMap, seed: u64) -> Result<()> {
-    use rand::SeedableRng;
-    use rand_distr::Distribution;
-    let data = varmap
-        .data()
-        .lock()
-        .map_err(|_| candle_core::Error::Msg("poisoned var map".into()))?;
-    let mut names: Vec<&String> = data
-        .keys()
-        .filter(|k| k.ends_with("weight") && data[*k].rank() >= 2)
-        .collect();
-    names.sort();
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let normal =
-        rand_distr::Normal::new(0f32, 0.02).map_err(|e| candle_core::Error::Msg(e.to_string()))?;
-    for name in names {
-        let var = &data[name];
-        let values: Vec<f32> = (0..var.elem_count())
-            .map(|_| normal.sample(&mut rng))
-            .collect();
-        var.set(&Tensor::from_vec(values, var.dims(), var.device())?)?;
-    }
-    Ok(())
-}
-
 /// Sets the variable holding `tensor` to zero.
 fn zero_var(varmap: &VarMap, tensor: &Tensor) -> Result<()> {
     let data = varmap
@@ -163,7 +136,7 @@ impl CycleGan {
         let g_b = Generator::new(config.generator, vb.pp("G_B"))?.with_residual(config.residual);
         let d_a = NLayerDiscriminator::new(config.discriminator, vb.pp("D_A"))?;
         let d_b = NLayerDiscriminator::new(config.discriminator, vb.pp("D_B"))?;
-        reseed_weights(&varmap, seed)?;
+        visnir_nn::reseed_weights(&varmap, seed)?;
         if config.residual {
             for weight in [g_a.output_weight(), g_b.output_weight()]
                 .into_iter()

@@ -2,9 +2,9 @@
 
 use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
-use visnir_nn::{ConvSpec, PadMode};
+use visnir_nn::{Conv2d, Conv2dConfig, PadMode};
 
-use crate::layers::{conv, Layer, Sequential};
+use crate::layers::{Layer, Sequential};
 
 /// Size of a PatchGAN discriminator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,36 +38,33 @@ impl NLayerDiscriminator {
     /// Builds the discriminator from `vb` (the level holding `model.*`).
     pub fn new(cfg: DiscriminatorConfig, vb: VarBuilder) -> Result<Self> {
         let vb = vb.pp("model");
-        let stride2 = ConvSpec::symmetric(2, 1, PadMode::Zeros);
-        let stride1 = ConvSpec::symmetric(1, 1, PadMode::Zeros);
+        let conv = |cin, cout, stride, vb| -> Result<Layer> {
+            let config = Conv2dConfig::new(cin, cout, 4)
+                .stride(stride)
+                .pad(1, PadMode::Zeros);
+            Ok(Layer::Conv(Conv2d::new(config, vb)?))
+        };
         let mut layers = vec![
-            conv(cfg.input_nc, cfg.ndf, 4, stride2, vb.pp("0"))?,
+            conv(cfg.input_nc, cfg.ndf, 2, vb.pp("0"))?,
             Layer::LeakyRelu(0.2),
         ];
         let mut mult = 1;
         for n in 1..=cfg.n_layers {
             let previous = mult;
             mult = (1 << n).min(8);
-            let spec = if n < cfg.n_layers { stride2 } else { stride1 };
+            let stride = if n < cfg.n_layers { 2 } else { 1 };
             let index = layers.len();
             layers.push(conv(
                 cfg.ndf * previous,
                 cfg.ndf * mult,
-                4,
-                spec,
+                stride,
                 vb.pp(index.to_string()),
             )?);
             layers.push(Layer::InstanceNorm);
             layers.push(Layer::LeakyRelu(0.2));
         }
         let index = layers.len();
-        layers.push(conv(
-            cfg.ndf * mult,
-            1,
-            4,
-            stride1,
-            vb.pp(index.to_string()),
-        )?);
+        layers.push(conv(cfg.ndf * mult, 1, 1, vb.pp(index.to_string()))?);
         Ok(Self {
             model: Sequential { layers },
         })

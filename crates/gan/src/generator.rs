@@ -6,7 +6,9 @@ use candle_nn::VarBuilder;
 use visnir_ffe::{FfeTrunk, TrunkVariant};
 
 use crate::layers::{Layer, Sequential};
-use crate::resnet_generator::{decoder, resnet_block, ResnetGenerator, ResnetGeneratorConfig};
+use crate::resnet_generator::{
+    decoder, resnet_block, upsample, ResnetGenerator, ResnetGeneratorConfig,
+};
 
 /// The generator architectures, without their sizes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,18 +105,7 @@ impl FfeGenerator {
         let mut layers = Vec::new();
         if cfg.variant == TrunkVariant::PaperText {
             // The paper-text trunk is at stride 8: one more upsampling brings it to stride 4.
-            let up = visnir_nn::ConvTransposeSpec {
-                stride: 2,
-                padding: 1,
-                output_padding: 1,
-            };
-            layers.push(crate::layers::conv_transpose(
-                channels,
-                256,
-                3,
-                up,
-                vb.pp("0"),
-            )?);
+            layers.push(upsample(channels, 256, vb.pp("0"))?);
             layers.push(Layer::InstanceNorm);
             layers.push(Layer::Relu);
         }

@@ -3,35 +3,17 @@
 //! that follows it.
 
 use candle_core::{Module, Result, Tensor};
-use candle_nn::VarBuilder;
-use visnir_nn::{
-    conv2d, conv_transpose2d, instance_norm, leaky_relu, pad2d, ConvSpec, ConvTransposeSpec,
-    PadMode,
-};
-
-/// CycleGAN's `init_weights(normal, 0.02)`: weights N(0, 0.02), biases 0.
-pub(crate) const WEIGHT_INIT: candle_nn::Init = candle_nn::Init::Randn {
-    mean: 0.0,
-    stdev: 0.02,
-};
+use visnir_nn::{instance_norm, leaky_relu, pad2d, Conv2d, ConvTranspose2d, PadMode, Padding};
 
 /// One element of a PyTorch `nn.Sequential`.
 #[derive(Debug, Clone)]
 pub(crate) enum Layer {
     /// `nn.ReflectionPad2d(p)`.
     ReflectPad(usize),
-    /// `nn.Conv2d` with zero padding `spec` (bias always present in CycleGAN with instance norm).
-    Conv {
-        weight: Tensor,
-        bias: Tensor,
-        spec: ConvSpec,
-    },
+    /// `nn.Conv2d` (bias always present in CycleGAN with instance norm).
+    Conv(Conv2d),
     /// `nn.ConvTranspose2d`.
-    ConvTranspose {
-        weight: Tensor,
-        bias: Tensor,
-        spec: ConvTransposeSpec,
-    },
+    ConvTranspose(ConvTranspose2d),
     /// `nn.InstanceNorm2d(affine=False)`.
     InstanceNorm,
     /// `nn.ReLU`.
@@ -42,36 +24,6 @@ pub(crate) enum Layer {
     Tanh,
     /// A ResNet block (`conv_block.*`) with its skip connection.
     ResBlock(Box<Sequential>),
-}
-
-/// Loads a convolution `cin -> cout`, `k` x `k`, as `weight` / `bias` under `vb`.
-pub(crate) fn conv(
-    cin: usize,
-    cout: usize,
-    k: usize,
-    spec: ConvSpec,
-    vb: VarBuilder,
-) -> Result<Layer> {
-    Ok(Layer::Conv {
-        weight: vb.get_with_hints((cout, cin, k, k), "weight", WEIGHT_INIT)?,
-        bias: vb.get_with_hints(cout, "bias", candle_nn::Init::Const(0.0))?,
-        spec,
-    })
-}
-
-/// Loads a transposed convolution `cin -> cout` (PyTorch weight layout `(cin, cout, k, k)`).
-pub(crate) fn conv_transpose(
-    cin: usize,
-    cout: usize,
-    k: usize,
-    spec: ConvTransposeSpec,
-    vb: VarBuilder,
-) -> Result<Layer> {
-    Ok(Layer::ConvTranspose {
-        weight: vb.get_with_hints((cin, cout, k, k), "weight", WEIGHT_INIT)?,
-        bias: vb.get_with_hints(cout, "bias", candle_nn::Init::Const(0.0))?,
-        spec,
-    })
 }
 
 /// A `nn.Sequential`: layers at their state-dict indices.
@@ -88,9 +40,9 @@ impl Sequential {
         let mut biases = Vec::new();
         for (layer, next) in self.layers.iter().zip(self.layers.iter().skip(1)) {
             match (layer, next) {
-                (Layer::Conv { bias, .. }, Layer::InstanceNorm)
-                | (Layer::ConvTranspose { bias, .. }, Layer::InstanceNorm) => {
-                    biases.push(bias.clone())
+                (Layer::Conv(conv), Layer::InstanceNorm) => biases.push(conv.bias().clone()),
+                (Layer::ConvTranspose(conv), Layer::InstanceNorm) => {
+                    biases.push(conv.bias().clone())
                 }
                 _ => {}
             }
@@ -106,7 +58,7 @@ impl Sequential {
     /// The weight of the last convolution (a generator's output layer).
     pub fn output_weight(&self) -> Option<&Tensor> {
         self.layers.iter().rev().find_map(|layer| match layer {
-            Layer::Conv { weight, .. } => Some(weight),
+            Layer::Conv(conv) => Some(conv.weight()),
             _ => None,
         })
     }
@@ -118,16 +70,8 @@ impl Sequential {
             .layers
             .iter()
             .map(|layer| match layer {
-                Layer::Conv { weight, bias, spec } => Layer::Conv {
-                    weight: weight.detach(),
-                    bias: bias.detach(),
-                    spec: *spec,
-                },
-                Layer::ConvTranspose { weight, bias, spec } => Layer::ConvTranspose {
-                    weight: weight.detach(),
-                    bias: bias.detach(),
-                    spec: *spec,
-                },
+                Layer::Conv(conv) => Layer::Conv(conv.detached()),
+                Layer::ConvTranspose(conv) => Layer::ConvTranspose(conv.detached()),
                 Layer::ResBlock(block) => Layer::ResBlock(Box::new(block.frozen())),
                 other => other.clone(),
             })
@@ -139,8 +83,8 @@ impl Sequential {
     fn apply(layer: &Layer, x: &Tensor) -> Result<Tensor> {
         match layer {
             Layer::ReflectPad(p) => pad2d(x, *p, *p, PadMode::Reflect),
-            Layer::Conv { weight, bias, spec } => conv2d(x, weight, bias, *spec),
-            Layer::ConvTranspose { weight, bias, spec } => conv_transpose2d(x, weight, bias, *spec),
+            Layer::Conv(conv) => conv.forward(x),
+            Layer::ConvTranspose(conv) => conv.forward(x),
             Layer::InstanceNorm => instance_norm(x),
             Layer::Relu => leaky_relu(x, 0.0),
             Layer::LeakyRelu(slope) => leaky_relu(x, *slope as f32),
@@ -167,17 +111,16 @@ impl Module for Sequential {
         let mut x = x.clone();
         let mut i = 0;
         while i < self.layers.len() {
-            if let (Layer::ReflectPad(p), Some(Layer::Conv { weight, bias, spec })) =
+            if let (Layer::ReflectPad(p), Some(Layer::Conv(conv))) =
                 (&self.layers[i], self.layers.get(i + 1))
             {
-                if spec.pad_before == 0 && spec.pad_after == 0 {
-                    let fused = ConvSpec {
-                        pad_before: *p,
-                        pad_after: *p,
+                if conv.config().padding == Padding::NONE {
+                    let fused = conv.with_padding(Padding::Fixed {
+                        before: *p,
+                        after: *p,
                         mode: PadMode::Reflect,
-                        ..*spec
-                    };
-                    x = conv2d(&x, weight, bias, fused)?;
+                    });
+                    x = fused.forward(&x)?;
                     i += 2;
                     continue;
                 }

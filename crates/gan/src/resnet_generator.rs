@@ -2,9 +2,35 @@
 
 use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
-use visnir_nn::{ConvSpec, ConvTransposeSpec, PadMode};
+use visnir_nn::{
+    Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig, ConvTransposeSpec, PadMode,
+};
 
-use crate::layers::{conv, conv_transpose, Layer, Sequential};
+use crate::layers::{Layer, Sequential};
+
+/// An unpadded `k` x `k` convolution `cin -> cout` (a reflection pad precedes it).
+fn conv(cin: usize, cout: usize, k: usize, vb: VarBuilder) -> Result<Layer> {
+    Ok(Layer::Conv(Conv2d::new(
+        Conv2dConfig::new(cin, cout, k),
+        vb,
+    )?))
+}
+
+/// CycleGAN's 3 x 3 upsampling by 2, `cin -> cout`.
+pub(crate) fn upsample(cin: usize, cout: usize, vb: VarBuilder) -> Result<Layer> {
+    let spec = ConvTransposeSpec {
+        stride: 2,
+        padding: 1,
+        output_padding: 1,
+    };
+    let config = ConvTranspose2dConfig {
+        cin,
+        cout,
+        kernel: 3,
+        spec,
+    };
+    Ok(Layer::ConvTranspose(ConvTranspose2d::new(config, vb)?))
+}
 
 /// Size of a ResNet generator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,11 +69,11 @@ pub(crate) fn resnet_block(dim: usize, vb: VarBuilder) -> Result<Layer> {
     Ok(Layer::ResBlock(Box::new(Sequential {
         layers: vec![
             Layer::ReflectPad(1),
-            conv(dim, dim, 3, ConvSpec::VALID, vb.pp("1"))?,
+            conv(dim, dim, 3, vb.pp("1"))?,
             Layer::InstanceNorm,
             Layer::Relu,
             Layer::ReflectPad(1),
-            conv(dim, dim, 3, ConvSpec::VALID, vb.pp("5"))?,
+            conv(dim, dim, 3, vb.pp("5"))?,
             Layer::InstanceNorm,
         ],
     })))
@@ -61,18 +87,11 @@ pub(crate) fn decoder(
     output_nc: usize,
     vb: &VarBuilder,
 ) -> Result<()> {
-    let up = ConvTransposeSpec {
-        stride: 2,
-        padding: 1,
-        output_padding: 1,
-    };
     for mult in [4, 2] {
         let index = layers.len();
-        layers.push(conv_transpose(
+        layers.push(upsample(
             ngf * mult,
             ngf * mult / 2,
-            3,
-            up,
             vb.pp(index.to_string()),
         )?);
         layers.push(Layer::InstanceNorm);
@@ -80,13 +99,7 @@ pub(crate) fn decoder(
     }
     layers.push(Layer::ReflectPad(3));
     let index = layers.len();
-    layers.push(conv(
-        ngf,
-        output_nc,
-        7,
-        ConvSpec::VALID,
-        vb.pp(index.to_string()),
-    )?);
+    layers.push(conv(ngf, output_nc, 7, vb.pp(index.to_string()))?);
     layers.push(Layer::Tanh);
     Ok(())
 }
@@ -99,20 +112,16 @@ impl ResnetGenerator {
         let ngf = cfg.ngf;
         let mut layers = vec![
             Layer::ReflectPad(3),
-            conv(cfg.input_nc, ngf, 7, ConvSpec::VALID, vb.pp("1"))?,
+            conv(cfg.input_nc, ngf, 7, vb.pp("1"))?,
             Layer::InstanceNorm,
             Layer::Relu,
         ];
         for mult in [1, 2] {
             let index = layers.len();
-            let down = ConvSpec::symmetric(2, 1, PadMode::Zeros);
-            layers.push(conv(
-                ngf * mult,
-                ngf * mult * 2,
-                3,
-                down,
-                vb.pp(index.to_string()),
-            )?);
+            let down = Conv2dConfig::new(ngf * mult, ngf * mult * 2, 3)
+                .stride(2)
+                .pad(1, PadMode::Zeros);
+            layers.push(Layer::Conv(Conv2d::new(down, vb.pp(index.to_string()))?));
             layers.push(Layer::InstanceNorm);
             layers.push(Layer::Relu);
         }

@@ -53,42 +53,6 @@ impl ConvSpec {
     }
 }
 
-/// A convolution layer with bias, loaded with PyTorch's `weight` / `bias` names.
-#[derive(Debug, Clone)]
-pub struct Conv2d {
-    weight: Tensor,
-    bias: Tensor,
-    spec: ConvSpec,
-}
-
-impl Conv2d {
-    /// Loads a `cin -> cout`, `kernel` x `kernel` convolution from `vb` (`weight`, `bias`).
-    pub fn new(
-        cin: usize,
-        cout: usize,
-        kernel: usize,
-        spec: ConvSpec,
-        vb: candle_nn::VarBuilder,
-    ) -> Result<Self> {
-        Ok(Self {
-            weight: vb.get((cout, cin, kernel, kernel), "weight")?,
-            bias: vb.get(cout, "bias")?,
-            spec,
-        })
-    }
-
-    /// The weight tensor `(Cout, Cin, kh, kw)`.
-    pub fn weight(&self) -> &Tensor {
-        &self.weight
-    }
-}
-
-impl candle_core::Module for Conv2d {
-    fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        conv2d(x, &self.weight, &self.bias, self.spec)
-    }
-}
-
 /// Convolves `x` `(N, Cin, H, W)` with `weight` `(Cout, Cin, kh, kw)` and adds `bias` `(Cout)`.
 /// On the CPU with f32 it runs the fast kernel; elsewhere the generic candle ops.
 pub fn conv2d(x: &Tensor, weight: &Tensor, bias: &Tensor, spec: ConvSpec) -> Result<Tensor> {

@@ -1,8 +1,21 @@
 //! The typed errors of this crate.
 
-/// Failures of the shared layers and weight readers.
+use std::path::PathBuf;
+
+/// Failures of the shared layers, image loading and weight readers.
 #[derive(Debug, thiserror::Error)]
 pub enum NnError {
+    /// An image file could not be opened or decoded.
+    #[error("{path}: {message}")]
+    Image { path: PathBuf, message: String },
+    /// An image is larger than visnir processes.
+    #[error("{path}: image is {width} x {height}; the limit is {limit} pixels per side")]
+    TooLarge {
+        path: PathBuf,
+        width: u32,
+        height: u32,
+        limit: u32,
+    },
     /// A device name that is not `cpu`, `cuda[:N]` or `metal[:N]`.
     #[error("unknown device `{0}`: expected cpu, cuda, cuda:N, metal or metal:N")]
     UnknownDevice(String),

@@ -1,5 +1,7 @@
-//! Building blocks shared by the visnir models: device choice, image <-> tensor conversion, convolution with zero/reflect
-//! padding, instance norm, (leaky) ReLU, PReLU, ceil-mode max pooling, and readers for upstream weight files.
+//! Building blocks shared by the visnir models: device choice, photo loading and image <-> tensor
+//! conversion, the convolution layers (full, depthwise, transposed; zero, reflect or TF SAME
+//! padding) with their one weight initialisation, instance norm, (leaky) ReLU, PReLU, ceil-mode
+//! max pooling, and readers for upstream weight files.
 //!
 //! Each layer has a fast CPU kernel (a candle custom op) and a generic composition of candle
 //! ops; the generic path runs on CUDA/Metal and is the oracle the CPU kernels are tested against.
@@ -25,6 +27,7 @@ mod device;
 mod error;
 mod image;
 mod instance_norm;
+mod layers;
 mod leaky_relu;
 mod pool;
 mod prelu;
@@ -35,14 +38,21 @@ mod weights_source;
 mod winograd;
 
 pub use allocator::reuse_freed_buffers;
-pub use conv::{conv2d, conv2d_generic, pad2d, Conv2d, ConvSpec, PadMode};
+pub use conv::{conv2d, conv2d_generic, pad2d, ConvSpec, PadMode};
 pub use conv_transpose::{conv_transpose2d, conv_transpose2d_generic, ConvTransposeSpec};
 pub use cpu_slice::f32_slice;
 pub use depthwise::{depthwise_conv2d, depthwise_conv2d_generic, tf_same_padding};
 pub use device::DeviceChoice;
 pub use error::{NnError, Result};
-pub use image::{from_signed_planar, planar, planar_into, to_image, to_signed_planar, to_tensor};
+pub use image::{
+    from_signed_planar, load_rgb, planar, planar_into, to_image, to_signed_planar, to_tensor,
+    MAX_SIDE,
+};
 pub use instance_norm::{instance_norm, instance_norm_generic, INSTANCE_NORM_EPS};
+pub use layers::{
+    reseed_weights, Conv2d, Conv2dConfig, ConvTranspose2d, ConvTranspose2dConfig, Padding,
+    INIT_STDEV, WEIGHT_INIT,
+};
 pub use leaky_relu::{leaky_relu, leaky_relu_generic};
 pub use pool::{max_pool2d_ceil, max_pool2d_ceil_generic};
 pub use prelu::{prelu, prelu_generic, PRelu};

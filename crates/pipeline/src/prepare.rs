@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use candle_core::Device;
 use image::RgbImage;
 use rayon::prelude::*;
-use visnir_alignment::{load_rgb, Mtcnn, MtcnnConfig, Template};
+use visnir_alignment::{Mtcnn, MtcnnConfig, Template};
 use visnir_datasets::{Cached, CropCache};
+use visnir_nn::load_rgb;
 
 use crate::error::Result;
 

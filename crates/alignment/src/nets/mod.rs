@@ -10,7 +10,7 @@ pub use rnet::RNet;
 
 use candle_core::{Result, Tensor};
 use candle_nn::VarBuilder;
-use visnir_nn::{Conv2d, ConvSpec, PRelu};
+use visnir_nn::{Conv2d, Conv2dConfig, PRelu};
 
 /// A valid (unpadded) convolution followed by its PReLU, as every MTCNN stage uses them.
 #[derive(Debug, Clone)]
@@ -21,7 +21,10 @@ struct ConvPrelu {
 
 impl ConvPrelu {
     fn new(cin: usize, cout: usize, k: usize, index: usize, vb: &VarBuilder) -> Result<Self> {
-        let conv = Conv2d::new(cin, cout, k, ConvSpec::VALID, vb.pp(format!("conv{index}")))?;
+        let conv = Conv2d::new(
+            Conv2dConfig::new(cin, cout, k),
+            vb.pp(format!("conv{index}")),
+        )?;
         let prelu = PRelu::new(cout, vb.pp(format!("prelu{index}")))?;
         Ok(Self { conv, prelu })
     }

@@ -2,7 +2,7 @@
 
 use candle_core::{Module, Result, Tensor};
 use candle_nn::VarBuilder;
-use visnir_nn::{max_pool2d_ceil, Conv2d, ConvSpec};
+use visnir_nn::{max_pool2d_ceil, Conv2d, Conv2dConfig};
 
 use super::ConvPrelu;
 
@@ -24,8 +24,8 @@ impl PNet {
             layer1: ConvPrelu::new(3, 10, 3, 1, &vb)?,
             layer2: ConvPrelu::new(10, 16, 3, 2, &vb)?,
             layer3: ConvPrelu::new(16, 32, 3, 3, &vb)?,
-            conv4_1: Conv2d::new(32, 2, 1, ConvSpec::VALID, vb.pp("conv4_1"))?,
-            conv4_2: Conv2d::new(32, 4, 1, ConvSpec::VALID, vb.pp("conv4_2"))?,
+            conv4_1: Conv2d::new(Conv2dConfig::new(32, 2, 1), vb.pp("conv4_1"))?,
+            conv4_2: Conv2d::new(Conv2dConfig::new(32, 4, 1), vb.pp("conv4_2"))?,
         })
     }
 

@@ -1,6 +1,7 @@
 //! Alignment from the golden landmarks against the skimage reference matrices and crops.
 
-use visnir_alignment::{load_rgb, similarity_transform, warp_affine, Template};
+use visnir_alignment::{similarity_transform, warp_affine, Template};
+use visnir_nn::load_rgb;
 
 use crate::{fixture, golden};
 

@@ -1,6 +1,7 @@
 //! Full detection on real photos against facenet-pytorch's `MTCNN.detect`.
 
-use visnir_alignment::{load_rgb, Face};
+use visnir_alignment::Face;
+use visnir_nn::load_rgb;
 
 use crate::{fixture, golden, mtcnn};
 

@@ -90,7 +90,7 @@ pub fn run(command: DatasetCommand) -> Result<(), CliError> {
 
 fn run_inspect(args: InspectArgs) -> Result<(), CliError> {
     let report = inspect(args.layout, &args.dir, |path| {
-        visnir_alignment::load_rgb(path)
+        visnir_nn::load_rgb(path)
             .map(|_| ())
             .map_err(|e| format!("unreadable image: {e}"))
     })

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use serde_json::{json, Value};
-use visnir_alignment::{align, load_rgb, Face, Mtcnn, MtcnnConfig, Template};
+use visnir_alignment::{align, Face, Mtcnn, MtcnnConfig, Template};
+use visnir_nn::load_rgb;
 use visnir_nn::WeightsSource;
 
 use crate::commands::images::for_each_image;

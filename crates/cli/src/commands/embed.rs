@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use clap::Args;
 use image::RgbImage;
 use serde_json::json;
-use visnir_alignment::{load_rgb, Template};
+use visnir_alignment::Template;
 use visnir_ffe::{Embedder, CROP_SIZE};
+use visnir_nn::load_rgb;
 use visnir_nn::WeightsSource;
 
 use crate::commands::detect::{finish, DetectorArgs};

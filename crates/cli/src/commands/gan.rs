@@ -8,11 +8,12 @@ use candle_core::Module;
 use clap::{Args, ValueEnum};
 use image::RgbImage;
 use indicatif::{ProgressBar, ProgressStyle};
-use visnir_alignment::{load_rgb, Template};
+use visnir_alignment::Template;
 use visnir_gan::{
     load_generator, Architecture, CycleGanConfig, Direction, DiscriminatorConfig,
     FfeGeneratorConfig, LossWeights, TrainConfig, Trainer,
 };
+use visnir_nn::load_rgb;
 use visnir_nn::{to_image, to_tensor};
 
 use crate::commands::detect::{finish, DetectorArgs};

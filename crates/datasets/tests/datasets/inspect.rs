@@ -15,7 +15,7 @@ fn jpeg(path: &Path, shade: u8) {
 }
 
 fn readable(path: &Path) -> Result<(), String> {
-    visnir_alignment::load_rgb(path)
+    visnir_nn::load_rgb(path)
         .map(|_| ())
         .map_err(|e| e.to_string())
 }

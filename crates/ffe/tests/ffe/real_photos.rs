@@ -1,8 +1,9 @@
 //! The embedder on real photos: invariance to scale and rotation, separation of people.
 
 use candle_core::Device;
-use visnir_alignment::{align, load_rgb, warp_affine, Mtcnn, MtcnnConfig, Template};
+use visnir_alignment::{align, warp_affine, Mtcnn, MtcnnConfig, Template};
 use visnir_ffe::Embedder;
+use visnir_nn::load_rgb;
 
 use crate::{cosine, fixture};
 

@@ -4,6 +4,7 @@
 mod fast_vs_generic;
 mod gradients;
 mod image;
+mod layers;
 mod torch_legacy;
 
 use candle_core::{Device, Tensor};
