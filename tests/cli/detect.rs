@@ -89,6 +89,14 @@ fn bad_images_are_named_skipped_and_counted() {
     let encoded = encoded.into_inner();
     let truncated_jpeg = write("cut.jpg", &encoded[..encoded.len() / 2]);
     let huge = write("huge.png", &png_header_only(20000, 20000));
+    let bomb = write("bomb.png", &png_header_only(8000, 8000));
+    let fifo = dir.join("pipe.png");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success(), "mkfifo");
+    let fifo = fifo.to_string_lossy().into_owned();
     let empty = write("empty.png", &png_header_only(0, 0));
     let missing = dir.join("missing.png").to_string_lossy().into_owned();
     let directory = dir.to_string_lossy().into_owned();
@@ -99,6 +107,9 @@ fn bad_images_are_named_skipped_and_counted() {
         &truncated,
         &truncated_jpeg,
         &huge,
+        &bomb,
+        &fifo,
+        "/dev/zero",
         &empty,
         &missing,
         &directory,
@@ -113,10 +124,14 @@ fn bad_images_are_named_skipped_and_counted() {
             "cut.jpg",
             "huge.png",
             "16384",
+            "bomb.png: image is 8000 x 8000",
+            "VISNIR_MAX_PIXELS",
+            "pipe.png: is not a regular file",
+            "/dev/zero: is not a regular file",
             "empty.png",
             "missing.png",
             "directory",
-            "8 images, 1 faces, 7 failures",
+            "11 images, 1 faces, 10 failures",
         ],
     );
     let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -1,9 +1,12 @@
-//! The on-disk cache of aligned crops keyed by source path and alignment parameters, so a dataset
-//! is detected and aligned once however many experiments read it.
+//! The on-disk cache of aligned crops keyed by the content of the source image and the
+//! alignment parameters, so a dataset is detected and aligned once however many experiments
+//! read it, and another dataset (or an edited file) at the same paths never gets its crops.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use image::RgbImage;
+use sha2::{Digest, Sha256};
 
 use crate::error::{DatasetError, Result};
 
@@ -16,8 +19,9 @@ pub enum Cached {
     NoFace(String),
 }
 
-/// Aligned crops on disk: `<dir>/<params>/<relative source path>.png`, and a `.noface` text
-/// file in place of the crop when alignment failed, so failures are not retried either.
+/// Aligned crops on disk: `<dir>/<params>/<hh>/<SHA-256 of the source file>.png`, and a
+/// `.noface` text file in place of the crop when alignment failed, so failures are not retried
+/// either.
 #[derive(Debug, Clone)]
 pub struct CropCache {
     dir: PathBuf,
@@ -46,24 +50,15 @@ impl CropCache {
         &self.dir
     }
 
-    fn entry(&self, source: &Path) -> Result<PathBuf> {
-        if source
-            .components()
-            .any(|c| !matches!(c, Component::Normal(_)))
-        {
-            return Err(DatasetError::Io {
-                path: source.to_path_buf(),
-                message: "cache keys are paths relative to the dataset root".into(),
-            });
-        }
-        let mut name = source.as_os_str().to_owned();
-        name.push(".png");
-        Ok(self.dir.join(name))
+    fn entry(&self, source: &[u8]) -> PathBuf {
+        let digest = Sha256::digest(source);
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        self.dir.join(&hex[..2]).join(format!("{hex}.png"))
     }
 
-    /// The cached result for `source` (relative to the dataset root), if any.
-    pub fn get(&self, source: &Path) -> Result<Option<Cached>> {
-        let crop = self.entry(source)?;
+    /// The cached result for the image file whose bytes are `source`, if any.
+    pub fn get(&self, source: &[u8]) -> Result<Option<Cached>> {
+        let crop = self.entry(source);
         let noface = crop.with_extension("noface");
         if let Ok(reason) = std::fs::read_to_string(&noface) {
             return Ok(Some(Cached::NoFace(reason)));
@@ -77,9 +72,10 @@ impl CropCache {
         }
     }
 
-    /// Stores the result for `source` atomically (temporary file, then rename).
-    pub fn put(&self, source: &Path, value: &Cached) -> Result<()> {
-        let crop = self.entry(source)?;
+    /// Stores the result for the image file whose bytes are `source` atomically (temporary
+    /// file, then rename).
+    pub fn put(&self, source: &[u8], value: &Cached) -> Result<()> {
+        let crop = self.entry(source);
         let io = |path: &Path, e: String| DatasetError::Io {
             path: path.to_path_buf(),
             message: e,
@@ -89,7 +85,10 @@ impl CropCache {
         }
         match value {
             Cached::Crop(image) => {
-                let tmp = crop.with_extension("tmp.png");
+                // Unique per writer: identical sources aligned in parallel share an entry.
+                static WRITES: AtomicU64 = AtomicU64::new(0);
+                let n = WRITES.fetch_add(1, Ordering::Relaxed);
+                let tmp = crop.with_extension(format!("{}-{n}.tmp.png", std::process::id()));
                 image.save(&tmp).map_err(|e| io(&tmp, e.to_string()))?;
                 std::fs::rename(&tmp, &crop).map_err(|e| io(&crop, e.to_string()))
             }

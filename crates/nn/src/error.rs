@@ -8,13 +8,17 @@ pub enum NnError {
     /// An image file could not be opened or decoded.
     #[error("{path}: {message}")]
     Image { path: PathBuf, message: String },
-    /// An image is larger than visnir processes.
-    #[error("{path}: image is {width} x {height}; the limit is {limit} pixels per side")]
+    /// An image is larger than visnir decodes.
+    #[error(
+        "{path}: image is {width} x {height}; visnir decodes at most {max_side} pixels per side \
+         and {max_pixels} pixels in all (set VISNIR_MAX_PIXELS to change the latter)"
+    )]
     TooLarge {
         path: PathBuf,
         width: u32,
         height: u32,
-        limit: u32,
+        max_side: u32,
+        max_pixels: u64,
     },
     /// A device name that is not `cpu`, `cuda[:N]` or `metal[:N]`.
     #[error("unknown device `{0}`: expected cpu, cuda, cuda:N, metal or metal:N")]

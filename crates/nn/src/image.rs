@@ -9,28 +9,86 @@ use image::{ImageFormat, ImageReader, Limits, RgbImage};
 
 use crate::error::NnError;
 
-/// Largest width or height this crate decodes (a 16384 x 16384 RGB image is 768 MiB).
+/// Largest width or height decoded (a 16384 x 16384 RGB image is 768 MiB).
 pub const MAX_SIDE: u32 = 16384;
 
-/// Decodes an image file into 8-bit RGB: grayscale is replicated, alpha dropped, 16-bit scaled.
-///
-/// Errors name the file: missing, a directory, not an image, truncated, empty, or larger than
-/// [`MAX_SIDE`] on a side (refused from the header, before decoding).
-pub fn load_rgb(path: &Path) -> crate::Result<RgbImage> {
+/// Default largest pixel count decoded (40 megapixels: any camera photo; 120 MB as RGB).
+pub const DEFAULT_MAX_PIXELS: u64 = 40_000_000;
+
+/// Largest image file read (bytes).
+pub const MAX_FILE_BYTES: u64 = 256 << 20;
+
+/// The environment variable that raises (or lowers) [`DEFAULT_MAX_PIXELS`].
+pub const MAX_PIXELS_VAR: &str = "VISNIR_MAX_PIXELS";
+
+/// The pixel budget of one decoded image: `VISNIR_MAX_PIXELS` if set to a number, else
+/// [`DEFAULT_MAX_PIXELS`].
+pub fn max_pixels() -> u64 {
+    std::env::var(MAX_PIXELS_VAR)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(DEFAULT_MAX_PIXELS)
+}
+
+/// Reads a file that is meant to hold an image, refusing what is not a regular file (a
+/// directory, a FIFO, a device: reading those can hang or never end) and files over
+/// [`MAX_FILE_BYTES`]. Errors name the file.
+pub fn read_image_file(path: &Path) -> crate::Result<Vec<u8>> {
+    use std::io::Read;
     let fail = |message: String| NnError::Image {
         path: path.to_path_buf(),
         message,
     };
-    if path.is_dir() {
-        return Err(fail("is a directory, not an image".into()));
+    let meta = std::fs::metadata(path).map_err(|e| fail(e.to_string()))?;
+    if !meta.is_file() {
+        let kind = if meta.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file (a FIFO, socket or device)"
+        };
+        return Err(fail(format!("is {kind}, not an image")));
     }
-    let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
-    let reader = || ImageReader::new(Cursor::new(&bytes[..])).with_guessed_format();
+    let too_big = || {
+        fail(format!(
+            "file is larger than {} MiB, the most an image file may hold",
+            MAX_FILE_BYTES >> 20
+        ))
+    };
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_big());
+    }
+    let file = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(e.to_string()))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_big());
+    }
+    Ok(bytes)
+}
+
+/// Decodes an image file into 8-bit RGB: grayscale is replicated, alpha dropped, 16-bit scaled.
+///
+/// Errors name the file: missing, not a regular file, not an image, truncated, empty, or over
+/// the size budget ([`MAX_SIDE`] per side, [`max_pixels`] in all; refused from the header,
+/// before decoding).
+pub fn load_rgb(path: &Path) -> crate::Result<RgbImage> {
+    decode_rgb(&read_image_file(path)?, path)
+}
+
+/// [`load_rgb`] of bytes already read from `path` (named in errors).
+pub fn decode_rgb(bytes: &[u8], path: &Path) -> crate::Result<RgbImage> {
+    let fail = |message: String| NnError::Image {
+        path: path.to_path_buf(),
+        message,
+    };
+    let reader = || ImageReader::new(Cursor::new(bytes)).with_guessed_format();
     let format = reader()
         .map_err(|e| fail(e.to_string()))?
         .format()
         .ok_or_else(|| fail("not a recognised image format".into()))?;
-    if format == ImageFormat::Jpeg && !jpeg_is_complete(&bytes) {
+    if format == ImageFormat::Jpeg && !jpeg_is_complete(bytes) {
         return Err(fail(
             "truncated JPEG: no end-of-image marker after the last scan".into(),
         ));
@@ -39,12 +97,14 @@ pub fn load_rgb(path: &Path) -> crate::Result<RgbImage> {
         .map_err(|e| fail(e.to_string()))?
         .into_dimensions()
         .map_err(|e| fail(format!("cannot read the image header: {e}")))?;
-    if width > MAX_SIDE || height > MAX_SIDE {
+    let budget = max_pixels();
+    if width > MAX_SIDE || height > MAX_SIDE || u64::from(width) * u64::from(height) > budget {
         return Err(NnError::TooLarge {
             path: path.to_path_buf(),
             width,
             height,
-            limit: MAX_SIDE,
+            max_side: MAX_SIDE,
+            max_pixels: budget,
         });
     }
     if width == 0 || height == 0 {
@@ -54,7 +114,8 @@ pub fn load_rgb(path: &Path) -> crate::Result<RgbImage> {
     let mut limits = Limits::default();
     limits.max_image_width = Some(MAX_SIDE);
     limits.max_image_height = Some(MAX_SIDE);
-    limits.max_alloc = Some(4 << 30);
+    // 16-bit RGBA is the widest layout a decoder produces: 8 bytes a pixel, plus its buffers.
+    limits.max_alloc = Some((u64::from(width) * u64::from(height) * 8).max(64 << 20));
     reader.limits(limits);
     let decoded = reader
         .decode()

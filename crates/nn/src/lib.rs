@@ -45,7 +45,8 @@ pub use depthwise::{depthwise_conv2d, depthwise_conv2d_generic, tf_same_padding}
 pub use device::DeviceChoice;
 pub use error::{NnError, Result};
 pub use image::{
-    from_signed_planar, load_rgb, planar, planar_into, to_image, to_signed_planar, to_tensor,
+    decode_rgb, from_signed_planar, load_rgb, max_pixels, planar, planar_into, read_image_file,
+    to_image, to_signed_planar, to_tensor, DEFAULT_MAX_PIXELS, MAX_FILE_BYTES, MAX_PIXELS_VAR,
     MAX_SIDE,
 };
 pub use instance_norm::{instance_norm, instance_norm_generic, INSTANCE_NORM_EPS};

@@ -8,7 +8,7 @@ use image::RgbImage;
 use rayon::prelude::*;
 use visnir_alignment::{Mtcnn, MtcnnConfig, Template};
 use visnir_datasets::{Cached, CropCache};
-use visnir_nn::load_rgb;
+use visnir_nn::{decode_rgb, read_image_file};
 
 use crate::error::Result;
 
@@ -49,17 +49,17 @@ impl Aligner {
         &self.mtcnn
     }
 
-    /// Aligns the most prominent face (largest box) of one image.
-    pub fn align_image(&self, path: &Path) -> std::result::Result<RgbImage, String> {
-        let image = load_rgb(path).map_err(|e| e.to_string())?;
+    /// Aligns the most prominent face (largest box) of `image`; the reason when there is none.
+    fn align_image(&self, image: &RgbImage) -> std::result::Result<RgbImage, String> {
         self.mtcnn
-            .align_largest(&image, &self.template)
+            .align_largest(image, &self.template)
             .map_err(|e| e.to_string())?
             .ok_or_else(|| "no face found".to_string())
     }
 
-    /// Aligns `paths` (relative to `root`) in parallel through the cache, calling `on_image`
-    /// after each: per input, in order, its crop or the reason there is none.
+    /// Aligns `paths` (relative to `root`) in parallel through the cache (keyed by each file's
+    /// content), calling `on_image` after each: per input, in order, its crop or the reason
+    /// there is none (a file that cannot be read or decoded is not cached).
     pub fn align_all(
         &self,
         root: &Path,
@@ -69,18 +69,30 @@ impl Aligner {
         paths
             .par_iter()
             .map(|rel| {
-                let result = match self.cache.get(rel)? {
+                let path = root.join(rel);
+                let bytes = match read_image_file(&path) {
+                    Ok(bytes) => bytes,
+                    Err(e) => {
+                        on_image();
+                        return Ok(Err(e.to_string()));
+                    }
+                };
+                let result = match self.cache.get(&bytes)? {
                     Some(Cached::Crop(c)) => Ok(c),
                     Some(Cached::NoFace(reason)) => Err(reason),
-                    None => {
-                        let result = self.align_image(&root.join(rel));
-                        let value = match &result {
-                            Ok(c) => Cached::Crop(c.clone()),
-                            Err(e) => Cached::NoFace(e.clone()),
-                        };
-                        self.cache.put(rel, &value)?;
-                        result
-                    }
+                    None => match decode_rgb(&bytes, &path) {
+                        // Not cached: the message names this path, and content is its key.
+                        Err(e) => Err(e.to_string()),
+                        Ok(image) => {
+                            let result = self.align_image(&image);
+                            let value = match &result {
+                                Ok(c) => Cached::Crop(c.clone()),
+                                Err(e) => Cached::NoFace(e.clone()),
+                            };
+                            self.cache.put(&bytes, &value)?;
+                            result
+                        }
+                    },
                 };
                 on_image();
                 Ok(result)

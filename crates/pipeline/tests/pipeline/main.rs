@@ -2,4 +2,5 @@
 //! the paper's bundled tables and a tiny end-to-end experiment with its report.
 
 mod experiment;
+mod prepare;
 mod regression;
