@@ -4,6 +4,7 @@ mod dataset;
 mod detect;
 mod embed;
 mod gan;
+mod hostile;
 mod metrics;
 
 use std::path::{Path, PathBuf};

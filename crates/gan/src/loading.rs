@@ -43,14 +43,37 @@ fn read_tensors(path: &Path) -> Result<(HashMap<String, Tensor>, bool), LoadErro
     Ok((tensors, residual))
 }
 
+/// The number of ResNet blocks in a generator's state dict.
+fn count_blocks(tensors: &HashMap<String, Tensor>) -> usize {
+    tensors
+        .keys()
+        .filter(|k| k.starts_with("model.") && k.ends_with(".conv_block.1.weight"))
+        .count()
+}
+
+/// Refuses weights that hold NaN or infinity (they translate every image to black).
+fn check_finite(tensors: &HashMap<String, Tensor>) -> Result<(), String> {
+    let mut names: Vec<&String> = tensors.keys().collect();
+    names.sort();
+    for name in names {
+        let values = tensors[name]
+            .to_dtype(DType::F32)
+            .and_then(|t| t.flatten_all()?.to_vec1::<f32>())
+            .map_err(|e| format!("tensor `{name}`: {e}"))?;
+        if let Some(bad) = values.iter().find(|v| !v.is_finite()) {
+            return Err(format!(
+                "tensor `{name}` holds {bad}: the weights are corrupt (a diverged run?)"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The ResNet generator size implied by a state dict (`model.1.weight` and the block count).
 pub fn infer_resnet_config(tensors: &HashMap<String, Tensor>) -> Option<ResnetGeneratorConfig> {
     let first = tensors.get("model.1.weight")?;
     let (ngf, input_nc) = (first.dim(0).ok()?, first.dim(1).ok()?);
-    let n_blocks = tensors
-        .keys()
-        .filter(|k| k.ends_with(".conv_block.1.weight"))
-        .count();
+    let n_blocks = count_blocks(tensors);
     let last = tensors.get(&format!("model.{}.weight", 17 + n_blocks))?;
     Some(ResnetGeneratorConfig {
         input_nc,
@@ -68,6 +91,10 @@ pub fn load_generator(
     ffe: Option<FfeGeneratorConfig>,
     device: &Device,
 ) -> Result<Generator, LoadError> {
+    let fail = |message: String| LoadError::File {
+        path: path.to_path_buf(),
+        message,
+    };
     let (mut tensors, residual) = read_tensors(path)?;
     let prefix = match direction {
         Direction::AToB => "net.G_A.",
@@ -78,9 +105,19 @@ pub fn load_generator(
             .into_iter()
             .filter_map(|(k, v)| k.strip_prefix(prefix).map(|k| (k.to_string(), v)))
             .collect();
+    } else if direction == Direction::BToA {
+        return Err(fail(
+            "holds a single generator, not a training checkpoint with G_A and G_B; \
+             only the A -> B direction can be loaded from it"
+                .into(),
+        ));
     }
+    check_finite(&tensors).map_err(fail)?;
     let config = match ffe {
-        Some(c) => GeneratorConfig::Ffe(c),
+        Some(c) => GeneratorConfig::Ffe(FfeGeneratorConfig {
+            n_blocks: count_blocks(&tensors),
+            ..c
+        }),
         None => GeneratorConfig::Resnet(infer_resnet_config(&tensors).ok_or_else(|| LoadError::File {
             path: path.to_path_buf(),
             message: "no ResNet generator found (expected model.1.weight ...; use --arch ffe for FFE generators)".into(),

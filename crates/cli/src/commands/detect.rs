@@ -1,6 +1,7 @@
 //! `visnir detect` and `visnir align`: MTCNN face detection and template alignment of photos.
 
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
@@ -9,7 +10,7 @@ use visnir_alignment::{align, Face, Mtcnn, MtcnnConfig, Template};
 use visnir_nn::load_rgb;
 use visnir_nn::WeightsSource;
 
-use crate::commands::images::for_each_image;
+use crate::commands::images::{for_each_image, output_stems, save_output};
 use crate::commands::DeviceArg;
 use crate::exit::{CliError, InputContext};
 
@@ -165,6 +166,12 @@ pub fn finish(images: usize, count: usize, what: &str, failures: usize) -> Resul
 
 /// Runs `visnir align`.
 pub fn run_align(args: AlignArgs) -> Result<(), CliError> {
+    let stems: HashMap<&Path, String> = args
+        .images
+        .iter()
+        .map(PathBuf::as_path)
+        .zip(output_stems(&args.images)?)
+        .collect();
     let mtcnn = args.detector.detector()?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
@@ -175,14 +182,10 @@ pub fn run_align(args: AlignArgs) -> Result<(), CliError> {
     let outcomes = for_each_image(&args.images, "aligning", |path| {
         let image = load_rgb(path).map_err(|e| e.to_string())?;
         let faces = mtcnn.detect(&image).map_err(|e| e.to_string())?;
-        let stem = path
-            .file_stem()
-            .map_or_else(|| "image".into(), |s| s.to_string_lossy().into_owned());
+        let stem = &stems[path];
         for (k, face) in faces.iter().enumerate() {
             let crop = align(&image, &face.landmarks, &template).map_err(|e| e.to_string())?;
-            let out = args.out.join(format!("{stem}_f{k}.png"));
-            crop.save(&out)
-                .map_err(|e| format!("writing {}: {e}", out.display()))?;
+            save_output(&crop, &args.out.join(format!("{stem}_f{k}.png")))?;
         }
         Ok(faces.len())
     });

@@ -17,6 +17,7 @@ use visnir_nn::load_rgb;
 use visnir_nn::{to_image, to_tensor};
 
 use crate::commands::detect::{finish, DetectorArgs};
+use crate::commands::images::{output_stems, save_output};
 use crate::commands::DeviceArg;
 use crate::exit::{CliError, InputContext};
 
@@ -71,6 +72,7 @@ pub fn run_translate(args: TranslateArgs) -> Result<(), CliError> {
         DirectionArg::A2b => Direction::AToB,
         DirectionArg::B2a => Direction::BToA,
     };
+    let stems = output_stems(&args.images)?;
     let ffe = (args.arch == Arch::Ffe).then(FfeGeneratorConfig::default);
     let generator = load_generator(&args.checkpoint, direction, ffe, &device).input()?;
     let detector = if args.align {
@@ -86,8 +88,9 @@ pub fn run_translate(args: TranslateArgs) -> Result<(), CliError> {
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     let mut failures = 0;
-    for path in &args.images {
-        let result = translate_one(path, &generator, detector.as_ref(), &args.out, &device);
+    for (path, stem) in args.images.iter().zip(&stems) {
+        let target = args.out.join(format!("{stem}.png"));
+        let result = translate_one(path, &generator, detector.as_ref(), &target, &device);
         if let Err(message) = result {
             bar.suspend(|| eprintln!("error: {}: {message}", path.display()));
             failures += 1;
@@ -107,7 +110,7 @@ fn translate_one(
     path: &Path,
     generator: &visnir_gan::Generator,
     detector: Option<&visnir_alignment::Mtcnn>,
-    out: &Path,
+    target: &Path,
     device: &candle_core::Device,
 ) -> Result<(), String> {
     let image = load_rgb(path).map_err(|e| e.to_string())?;
@@ -128,14 +131,16 @@ fn translate_one(
     };
     let x = to_tensor(&crop, device).map_err(|e| e.to_string())?;
     let y = generator.forward(&x).map_err(|e| e.to_string())?;
-    let stem = path
-        .file_stem()
-        .map_or_else(|| "image".into(), |s| s.to_string_lossy().into_owned());
-    let target = out.join(format!("{stem}.png"));
-    to_image(&y)
+    let finite = y
+        .flatten_all()
+        .and_then(|v| v.to_vec1::<f32>())
         .map_err(|e| e.to_string())?
-        .save(&target)
-        .map_err(|e| format!("writing {}: {e}", target.display()))
+        .iter()
+        .all(|v| v.is_finite());
+    if !finite {
+        return Err("the generator produced non-finite values (NaN or infinity)".into());
+    }
+    save_output(&to_image(&y).map_err(|e| e.to_string())?, target)
 }
 
 /// The loss weights `visnir train` can use.
@@ -174,24 +179,25 @@ pub struct TrainArgs {
     /// Loss weights.
     #[arg(long, value_enum, default_value = "cyclegan")]
     loss: LossArg,
-    /// Epochs at the initial learning rate.
-    #[arg(long, default_value_t = 100)]
-    epochs: usize,
-    /// Epochs of linear decay to zero.
-    #[arg(long, default_value_t = 100)]
-    epochs_decay: usize,
-    /// Crop size fed to the networks (images are first resized to size * 286 / 256).
-    #[arg(long, default_value_t = 256)]
+    /// Epochs at the initial learning rate (0 to 100000).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(0..=100_000))]
+    epochs: u64,
+    /// Epochs of linear decay to zero (0 to 100000; with --epochs at least one in all).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(0..=100_000))]
+    epochs_decay: u64,
+    /// Crop size fed to the networks, a multiple of 4 from 32 to 1024 (images are first
+    /// resized to size * 286 / 256).
+    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(32..=1024))]
     size: u32,
-    /// Filters of the first ResNet-generator layer.
-    #[arg(long, default_value_t = 64)]
-    ngf: usize,
-    /// ResNet blocks of the generator.
-    #[arg(long, default_value_t = 6)]
-    n_blocks: usize,
-    /// Filters of the first discriminator layer.
-    #[arg(long, default_value_t = 64)]
-    ndf: usize,
+    /// Filters of the first ResNet-generator layer (1 to 512).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=512))]
+    ngf: u64,
+    /// ResNet blocks of the generator (0 to 64).
+    #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u64).range(0..=64))]
+    n_blocks: u64,
+    /// Filters of the first discriminator layer (1 to 512).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=512))]
+    ndf: u64,
     /// Seed of initialisation, shuffling and augmentation.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -199,11 +205,11 @@ pub struct TrainArgs {
     /// (not CycleGAN's; recorded in the checkpoint, so `visnir translate` needs no flag).
     #[arg(long)]
     residual: bool,
-    /// Pairs per iteration (CycleGAN: 1; instance norm stays per image).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    /// Pairs per iteration, 1 to 1024 (CycleGAN: 1; instance norm stays per image).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1024))]
     batch_size: u64,
-    /// Iterations between checkpoints.
-    #[arg(long, default_value_t = 500)]
+    /// Iterations between checkpoints (at least 1).
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..))]
     checkpoint_every: u64,
     /// Continue the run saved in --out.
     #[arg(long)]
@@ -266,29 +272,34 @@ fn read_pairs(root: &Path, paired: bool) -> Result<Vec<(RgbImage, RgbImage)>, Cl
 
 /// Runs `visnir train`.
 pub fn run_train(args: TrainArgs) -> Result<(), CliError> {
-    let device = args.device.open()?;
-    let pairs = read_pairs(&args.data, !args.unpaired)?;
-    let architecture = match args.arch {
-        Arch::Resnet => Architecture::Resnet,
-        Arch::Ffe => Architecture::Ffe,
-    };
     if args.size % 4 != 0 {
         return Err(CliError::Input(anyhow::anyhow!(
             "--size {} must be a multiple of 4",
             args.size
         )));
     }
+    if args.epochs + args.epochs_decay == 0 {
+        return Err(CliError::Input(anyhow::anyhow!(
+            "--epochs and --epochs-decay are both 0: there is nothing to train"
+        )));
+    }
+    let device = args.device.open()?;
+    let pairs = read_pairs(&args.data, !args.unpaired)?;
+    let architecture = match args.arch {
+        Arch::Resnet => Architecture::Resnet,
+        Arch::Ffe => Architecture::Ffe,
+    };
     let model = CycleGanConfig {
-        generator: architecture.config(args.ngf, args.n_blocks),
+        generator: architecture.config(args.ngf as usize, args.n_blocks as usize),
         discriminator: DiscriminatorConfig {
-            ndf: args.ndf,
+            ndf: args.ndf as usize,
             ..Default::default()
         },
         residual: args.residual,
     };
     let config = TrainConfig {
-        n_epochs: args.epochs,
-        n_epochs_decay: args.epochs_decay,
+        n_epochs: args.epochs as usize,
+        n_epochs_decay: args.epochs_decay as usize,
         checkpoint_every: args.checkpoint_every,
         paired: !args.unpaired,
         batch_size: args.batch_size as usize,

@@ -64,3 +64,43 @@ pub fn for_each_image<T: Send>(
     bar.finish_and_clear();
     Outcomes { results }
 }
+
+/// The output name stem of every input (its file stem), refusing inputs whose outputs would
+/// overwrite each other in one output directory (`a/x.png` and `b/x.jpg` both give `x`).
+pub fn output_stems(paths: &[PathBuf]) -> Result<Vec<String>, crate::exit::CliError> {
+    let stems: Vec<String> = paths
+        .iter()
+        .map(|p| {
+            p.file_stem()
+                .map_or_else(|| "image".into(), |s| s.to_string_lossy().into_owned())
+        })
+        .collect();
+    let mut first: std::collections::HashMap<&str, &Path> = std::collections::HashMap::new();
+    for (stem, path) in stems.iter().zip(paths) {
+        if let Some(earlier) = first.insert(stem, path) {
+            return Err(crate::exit::CliError::Input(anyhow::anyhow!(
+                "{} and {} would write the same output `{stem}`: give the inputs distinct file \
+                 names (or translate them into separate --out directories)",
+                earlier.display(),
+                path.display()
+            )));
+        }
+    }
+    Ok(stems)
+}
+
+/// Saves `image` as `target`, refusing to write through a symbolic link already there.
+pub fn save_output(image: &image::RgbImage, target: &Path) -> Result<(), String> {
+    if target
+        .symlink_metadata()
+        .is_ok_and(|m| m.file_type().is_symlink())
+    {
+        return Err(format!(
+            "{} is a symbolic link: refusing to write through it",
+            target.display()
+        ));
+    }
+    image
+        .save(target)
+        .map_err(|e| format!("writing {}: {e}", target.display()))
+}

@@ -1,0 +1,130 @@
+//! Hostile inputs to `train` and `translate`: options out of range, outputs that would collide
+//! or be written through a link, a checkpoint read in a direction it does not hold, and
+//! weights that are not numbers. Each is a clear error with exit status 2.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use candle_core::{Device, Tensor};
+
+use crate::{assert_fails, fixture, scratch_dir, visnir};
+
+fn train_with(extra: &[&str]) -> std::process::Output {
+    let dir = scratch_dir("hostile-train");
+    let mut args = vec![
+        "train",
+        "--data",
+        dir.to_str().unwrap(),
+        "--out",
+        dir.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    visnir(&args)
+}
+
+#[test]
+fn training_options_out_of_range_are_refused_with_the_allowed_range() {
+    let cases: [(&[&str], &str); 7] = [
+        (&["--ngf", "0"], "1..=512"),
+        (&["--ndf", "0"], "1..=512"),
+        (&["--size", "16"], "32..=1024"),
+        (&["--size", "60000000"], "32..=1024"),
+        (&["--epochs", "18446744073709551615"], "0..=100000"),
+        (&["--batch-size", "0"], "1..=1024"),
+        (&["--checkpoint-every", "0"], "1.."),
+    ];
+    for (args, range) in cases {
+        let out = train_with(args);
+        assert_fails(&out, 2, &[args[0], range]);
+    }
+    let out = train_with(&["--epochs", "0", "--epochs-decay", "0"]);
+    assert_fails(&out, 2, &["nothing to train"]);
+    let out = train_with(&["--size", "34"]);
+    assert_fails(&out, 2, &["multiple of 4"]);
+}
+
+fn face_crop(dir: &Path, name: &str) -> String {
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    image::imageops::resize(
+        &image::open(fixture("aligned/astronaut_f0.png"))
+            .unwrap()
+            .to_rgb8(),
+        32,
+        32,
+        image::imageops::FilterType::Triangle,
+    )
+    .save(&path)
+    .unwrap();
+    path.to_string_lossy().into_owned()
+}
+
+#[test]
+fn translations_never_overwrite_each_other_or_follow_links() {
+    let dir = scratch_dir("hostile-translate");
+    let generator = fixture("parity/cyclegan_tiny_G.safetensors");
+    let generator = generator.to_str().unwrap();
+    let (a, b) = (face_crop(&dir, "a/x.png"), face_crop(&dir, "b/x.png"));
+    let out_dir = dir.join("out");
+    let out_str = out_dir.to_str().unwrap();
+    let out = visnir(&[
+        "translate",
+        "--checkpoint",
+        generator,
+        &a,
+        &b,
+        "--out",
+        out_str,
+    ]);
+    assert_fails(&out, 2, &["a/x.png", "b/x.png", "same output"]);
+    assert!(!out_dir.join("x.png").exists(), "refused before writing");
+    let out = visnir(&["align", &a, &b, "--out", out_str]);
+    assert_fails(&out, 2, &["a/x.png", "b/x.png", "same output"]);
+
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let victim = dir.join("victim.txt");
+    std::fs::write(&victim, "keep me").unwrap();
+    std::os::unix::fs::symlink(&victim, out_dir.join("x.png")).unwrap();
+    let out = visnir(&["translate", "--checkpoint", generator, &a, "--out", out_str]);
+    assert_fails(&out, 2, &["symbolic link"]);
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+
+    let out = visnir(&[
+        "translate",
+        "--checkpoint",
+        generator,
+        "--direction",
+        "b2a",
+        &a,
+        "--out",
+        out_str,
+    ]);
+    assert_fails(&out, 2, &["single generator", "A -> B"]);
+}
+
+#[test]
+fn a_checkpoint_with_non_finite_weights_is_refused() {
+    let dir = scratch_dir("hostile-nan");
+    let good = fixture("parity/cyclegan_tiny_G.safetensors");
+    let mut tensors: HashMap<String, Tensor> = candle_core::safetensors::load(&good, &Device::Cpu)
+        .unwrap()
+        .into_iter()
+        .collect();
+    let name = "model.1.weight".to_string();
+    let mut values: Vec<f32> = tensors[&name].flatten_all().unwrap().to_vec1().unwrap();
+    values[3] = f32::NAN;
+    let shape = tensors[&name].dims().to_vec();
+    tensors.insert(name, Tensor::from_vec(values, shape, &Device::Cpu).unwrap());
+    let bad = dir.join("nan.safetensors");
+    candle_core::safetensors::save(&tensors, &bad).unwrap();
+    let crop = face_crop(&dir, "face.png");
+    let out = visnir(&[
+        "translate",
+        "--checkpoint",
+        bad.to_str().unwrap(),
+        &crop,
+        "--out",
+        dir.join("out").to_str().unwrap(),
+    ]);
+    assert_fails(&out, 2, &["nan.safetensors", "model.1.weight", "NaN"]);
+}
