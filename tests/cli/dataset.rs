@@ -32,14 +32,16 @@ fn synth_inspect_split_round_trip() {
         b"\xff\xd8\xff\xe0 not really",
     )
     .unwrap();
-    let report = json_output(&visnir(&[
+    let out = visnir(&[
         "dataset",
         "inspect",
         "--layout",
         "oulu",
         data.to_str().unwrap(),
         "--json",
-    ]));
+    ]);
+    assert_fails(&out, 2, &["2 problems found"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the report");
     assert_eq!(report["subjects"], 3);
     assert_eq!(report["images"]["vis"], 36);
     assert_eq!(report["images"]["nir"], 35);

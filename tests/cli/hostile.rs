@@ -128,3 +128,126 @@ fn a_checkpoint_with_non_finite_weights_is_refused() {
     ]);
     assert_fails(&out, 2, &["nan.safetensors", "model.1.weight", "NaN"]);
 }
+
+#[test]
+fn score_files_from_spreadsheets_and_extreme_far_targets_are_handled() {
+    let dir = scratch_dir("hostile-metrics");
+    let bom = dir.join("bom.csv");
+    std::fs::write(&bom, "\u{feff}label,score\n1,0.9\n0,0.1\n1,0.8\n0,0.3\n").unwrap();
+    let out = visnir(&[
+        "metrics",
+        "verify",
+        "--pairs",
+        bom.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = visnir(&[
+        "metrics",
+        "verify",
+        "--pairs",
+        bom.to_str().unwrap(),
+        "--far",
+        "1e-300",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["tar_at_far"]["1e-300"].is_object(), "{v}");
+    let out = visnir(&[
+        "metrics",
+        "verify",
+        "--pairs",
+        bom.to_str().unwrap(),
+        "--far",
+        "1e-300",
+    ]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("1e-300") && !table.contains("0.0000000000"),
+        "{table}"
+    );
+}
+
+#[test]
+fn an_identity_list_of_the_wrong_length_is_blamed_not_the_scores() {
+    let dir = scratch_dir("hostile-identify");
+    let short = dir.join("probe_ids.csv");
+    std::fs::write(&short, "probe_index,identity\n0,a\n1,b\n").unwrap();
+    let out = visnir(&[
+        "metrics",
+        "identify",
+        "--scores",
+        fixture("metrics/ident_scores.csv").to_str().unwrap(),
+        "--probe-ids",
+        short.to_str().unwrap(),
+        "--gallery-ids",
+        fixture("metrics/ident_gallery_ids.csv").to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_fails(
+        &out,
+        2,
+        &["probe_ids.csv lists 2 identities", "120 rows (probes)"],
+    );
+    assert!(
+        !stderr.contains("ident_scores.csv: "),
+        "the score file is not at fault: {stderr}"
+    );
+}
+
+#[test]
+fn training_exits_2_when_it_skipped_pairs_or_cannot_resume() {
+    let dir = scratch_dir("hostile-train-exit");
+    let data = dir.join("data");
+    for side in ["A", "B"] {
+        std::fs::create_dir_all(data.join(side)).unwrap();
+        for i in 0..2 {
+            face_crop(&data, &format!("{side}/{i}.png"));
+        }
+        std::fs::write(data.join(side).join("bad.png"), b"not an image").unwrap();
+    }
+    let run = dir.join("run");
+    let train = |extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            run.to_str().unwrap(),
+            "--size",
+            "32",
+            "--ngf",
+            "4",
+            "--n-blocks",
+            "1",
+            "--ndf",
+            "4",
+            "--epochs",
+            "1",
+            "--epochs-decay",
+            "0",
+        ];
+        args.extend_from_slice(extra);
+        visnir(&args)
+    };
+    let out = train(&[]);
+    assert_fails(
+        &out,
+        2,
+        &[
+            "bad.png",
+            "1 image pairs could not be read",
+            "trained 2 steps",
+        ],
+    );
+    let checkpoint = run.join("checkpoint.safetensors");
+    let bytes = std::fs::read(&checkpoint).unwrap();
+    std::fs::write(&checkpoint, &bytes[..bytes.len() / 2]).unwrap();
+    let out = train(&["--resume"]);
+    assert_fails(&out, 2, &["checkpoint.safetensors"]);
+}

@@ -131,7 +131,7 @@ impl OuluCasia {
     /// Reads a protocol file of this dataset (see [`Protocol::read`]) with its VIS/NIR lines
     /// paired as this scan pairs them.
     pub fn read_protocol(&self, file: &Path) -> Result<Protocol> {
-        Ok(Protocol::read(file, &self.root)?.paired_by(&self.pairs().0))
+        Ok(Protocol::read_for(file, &self.root, &self.records)?.paired_by(&self.pairs().0))
     }
 
     /// VIS/NIR pairs by identical path below the modality folder, and the images without a twin.

@@ -164,9 +164,20 @@ impl Protocol {
     }
 
     /// Parses a protocol file and checks every path against `root`: relative, inside the root,
-    /// and existing. Errors name the file and line. The file lists images, not pairs: every
-    /// image comes back unpaired until [`Protocol::paired_by`] matches twins.
+    /// existing, and listed once. Errors name the file and line. The file lists images, not
+    /// pairs: every image comes back unpaired until [`Protocol::paired_by`] matches twins.
     pub fn read(file: &Path, root: &Path) -> Result<Self> {
+        Self::read_for(file, root, &[])
+    }
+
+    /// [`Protocol::read`] for a dataset whose scan found `records`: each line must name one of
+    /// them (not a file the layout does not hold), with the subject its path belongs to.
+    pub fn read_for(file: &Path, root: &Path, records: &[ImageRecord]) -> Result<Self> {
+        let subjects: BTreeMap<&Path, &str> = records
+            .iter()
+            .map(|r| (r.path.as_path(), r.subject.as_str()))
+            .collect();
+        let mut seen: BTreeMap<PathBuf, usize> = BTreeMap::new();
         let text = std::fs::read_to_string(file).map_err(|e| DatasetError::Io {
             path: file.to_path_buf(),
             message: e.to_string(),
@@ -218,6 +229,35 @@ impl Protocol {
                     n,
                     format!("{} does not exist under {}", path.display(), root.display()),
                 ));
+            }
+            if let Some(first) = seen.insert(path.clone(), n) {
+                return Err(fail(
+                    n,
+                    format!("{} is listed twice (first at line {first})", path.display()),
+                ));
+            }
+            if !records.is_empty() {
+                match subjects.get(path.as_path()) {
+                    None => {
+                        return Err(fail(
+                            n,
+                            format!(
+                                "{} is not an image of this dataset's layout",
+                                path.display()
+                            ),
+                        ))
+                    }
+                    Some(owner) if *owner != subject => {
+                        return Err(fail(
+                            n,
+                            format!(
+                                "subject `{subject}` disagrees with the path {}, which belongs to `{owner}`",
+                                path.display()
+                            ),
+                        ))
+                    }
+                    Some(_) => {}
+                }
             }
             entries.push(ProtocolEntry {
                 split,

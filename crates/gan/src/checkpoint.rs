@@ -47,12 +47,15 @@ pub(crate) fn visnir_metadata(header: &safetensors::tensor::Metadata) -> Option<
     serde_json::from_str(header.metadata().as_ref()?.get("visnir")?).ok()
 }
 
-/// Writes a checkpoint atomically: a crash mid-write leaves the previous file intact.
+/// Writes a checkpoint atomically: a crash mid-write leaves the previous file intact. `settings`
+/// (the run's options, e.g. [`crate::TrainConfig::settings`]) are stored with it, so that a
+/// resume with other options is refused.
 pub fn save_checkpoint(
     path: &Path,
     gan: &CycleGan,
     pools: [&ImagePool; 2],
     progress: Progress,
+    settings: &serde_json::Value,
 ) -> Result<(), CheckpointError> {
     let io = |e: &dyn std::fmt::Display| CheckpointError::Io {
         path: path.to_path_buf(),
@@ -94,6 +97,7 @@ pub fn save_checkpoint(
         "pool_a_rng": rng_json(pools[0].rng()),
         "pool_b_rng": rng_json(pools[1].rng()),
         "residual": gan.g_a.is_residual(),
+        "settings": settings,
     });
     let metadata = HashMap::from([("visnir".to_string(), meta.to_string())]);
     let cpu: Vec<(String, Tensor)> = tensors
@@ -107,11 +111,31 @@ pub fn save_checkpoint(
     std::fs::rename(&tmp, path).map_err(|e| io(&e))
 }
 
-/// Restores a checkpoint into `gan` and `pools`; returns where training stood.
+/// The options in which `saved` and `current` differ, as `name saved (now current)`.
+fn settings_diff(saved: &serde_json::Value, current: &serde_json::Value) -> Vec<String> {
+    let (Some(saved), Some(current)) = (saved.as_object(), current.as_object()) else {
+        return Vec::new();
+    };
+    let mut names: Vec<&String> = saved.keys().chain(current.keys()).collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .filter(|n| saved.get(*n) != current.get(*n))
+        .map(|n| {
+            let show = |v: Option<&serde_json::Value>| v.map_or("unset".into(), |v| v.to_string());
+            format!("{n} {} (now {})", show(saved.get(n)), show(current.get(n)))
+        })
+        .collect()
+}
+
+/// Restores a checkpoint into `gan` and `pools`; returns where training stood. A checkpoint
+/// saved with other `settings` than these is refused (older checkpoints record none).
 pub fn load_checkpoint(
     path: &Path,
     gan: &mut CycleGan,
     pools: [&mut ImagePool; 2],
+    settings: &serde_json::Value,
 ) -> Result<Progress, CheckpointError> {
     let format = |message: String| CheckpointError::Format {
         path: path.to_path_buf(),
@@ -131,6 +155,16 @@ pub fn load_checkpoint(
              visnir versions cannot be resumed; start the run again)",
             meta["format"]
         )));
+    }
+    if !meta["settings"].is_null() {
+        let differences = settings_diff(&meta["settings"], settings);
+        if !differences.is_empty() {
+            return Err(format(format!(
+                "the run was started with other settings: {}; resume with the same options, \
+                 or start a new run in another output directory",
+                differences.join(", ")
+            )));
+        }
     }
     let residual = meta["residual"].as_bool().unwrap_or(false);
     if residual != gan.g_a.is_residual() {

@@ -70,6 +70,28 @@ impl TrainConfig {
             batch_size: 1,
         }
     }
+
+    /// The options that define a run (everything but the checkpoint interval), as saved in its
+    /// checkpoints: resuming with other values is refused.
+    pub fn settings(&self) -> serde_json::Value {
+        serde_json::json!({
+            "size": self.crop_size,
+            "load_size": self.load_size,
+            "seed": self.seed,
+            "epochs": self.n_epochs,
+            "epochs_decay": self.n_epochs_decay,
+            "batch_size": self.batch_size,
+            "paired": self.paired,
+            "pool_size": self.pool_size,
+            "lr": self.adam.lr,
+            "discriminator_lr_factor": self.discriminator_lr_factor,
+            "loss": {
+                "cycle": self.loss.cycle,
+                "identity": self.loss.identity,
+                "pixel": self.loss.pixel,
+            },
+        })
+    }
 }
 
 /// A run in progress: model, pools, position, output directory.
@@ -103,7 +125,7 @@ impl Trainer {
         let path = checkpoint_path(out_dir);
         let progress = if resume && path.exists() {
             let [a, b] = &mut pools;
-            let progress = load_checkpoint(&path, &mut gan, [a, b])?;
+            let progress = load_checkpoint(&path, &mut gan, [a, b], &config.settings())?;
             truncate_log(&out_dir.join("losses.jsonl"), progress.global_step)?;
             progress
         } else {
@@ -238,7 +260,14 @@ impl Trainer {
     /// Writes a checkpoint of the run as it is now to `path` (e.g. the best one so far).
     pub fn save_to(&self, path: &Path) -> Result<(), TrainError> {
         let [a, b] = &self.pools;
-        Ok(save_checkpoint(path, &self.gan, [a, b], self.progress)?)
+        let settings = self.config.settings();
+        Ok(save_checkpoint(
+            path,
+            &self.gan,
+            [a, b],
+            self.progress,
+            &settings,
+        )?)
     }
 
     fn log(&self, losses: &StepLosses, lr: f64) -> Result<(), TrainError> {

@@ -109,10 +109,15 @@ pub fn read_identities(path: &Path) -> Result<Vec<String>> {
         .collect()
 }
 
+/// The file's text, without the byte-order mark spreadsheet programs put before a header.
 fn read(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|source| MetricsError::Io {
+    let text = std::fs::read_to_string(path).map_err(|source| MetricsError::Io {
         path: path.to_path_buf(),
         source,
+    })?;
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
     })
 }
 

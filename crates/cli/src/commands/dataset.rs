@@ -124,7 +124,15 @@ fn run_inspect(args: InspectArgs) -> Result<(), CliError> {
             println!("  {}: {}", p.path.display(), p.reason);
         }
     }
-    Ok(())
+    if report.problems.is_empty() {
+        Ok(())
+    } else {
+        Err(CliError::Input(anyhow::anyhow!(
+            "{}: {} problems found (listed above)",
+            args.dir.display(),
+            report.problems.len()
+        )))
+    }
 }
 
 fn run_split(args: SplitArgs) -> Result<(), CliError> {

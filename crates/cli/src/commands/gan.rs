@@ -221,7 +221,9 @@ pub struct TrainArgs {
     device: DeviceArg,
 }
 
-fn read_pairs(root: &Path, paired: bool) -> Result<Vec<(RgbImage, RgbImage)>, CliError> {
+/// The image pairs of `root` (`A/` and `B/` by file stem), and how many were skipped because an
+/// image could not be read.
+fn read_pairs(root: &Path, paired: bool) -> Result<(Vec<(RgbImage, RgbImage)>, usize), CliError> {
     let list = |side: &str| -> Result<BTreeMap<String, PathBuf>, CliError> {
         let dir = root.join(side);
         let entries = std::fs::read_dir(&dir)
@@ -255,10 +257,14 @@ fn read_pairs(root: &Path, paired: bool) -> Result<Vec<(RgbImage, RgbImage)>, Cl
             .collect()
     };
     let mut pairs = Vec::new();
+    let mut skipped = 0;
     for (pa, pb) in names {
         match (load_rgb(&pa), load_rgb(&pb)) {
             (Ok(x), Ok(y)) => pairs.push((x, y)),
-            (Err(e), _) | (_, Err(e)) => eprintln!("warning: {e}; pair skipped"),
+            (Err(e), _) | (_, Err(e)) => {
+                eprintln!("error: {e}; pair skipped");
+                skipped += 1;
+            }
         }
     }
     if pairs.is_empty() {
@@ -267,7 +273,7 @@ fn read_pairs(root: &Path, paired: bool) -> Result<Vec<(RgbImage, RgbImage)>, Cl
             root.display()
         )));
     }
-    Ok(pairs)
+    Ok((pairs, skipped))
 }
 
 /// Runs `visnir train`.
@@ -284,7 +290,7 @@ pub fn run_train(args: TrainArgs) -> Result<(), CliError> {
         )));
     }
     let device = args.device.open()?;
-    let pairs = read_pairs(&args.data, !args.unpaired)?;
+    let (pairs, skipped) = read_pairs(&args.data, !args.unpaired)?;
     let architecture = match args.arch {
         Arch::Resnet => Architecture::Resnet,
         Arch::Ffe => Architecture::Ffe,
@@ -306,7 +312,12 @@ pub fn run_train(args: TrainArgs) -> Result<(), CliError> {
         ..TrainConfig::cyclegan(model, args.loss.weights(), args.size, args.seed)
     };
     let mut trainer =
-        Trainer::new(config, &args.out, args.resume, &device).map_err(anyhow::Error::from)?;
+        Trainer::new(config, &args.out, args.resume, &device).map_err(|e| match e {
+            // A checkpoint that cannot be resumed (corrupt, another model, other settings) is the
+            // user's input; building the networks failing is not.
+            visnir_gan::TrainError::Checkpoint(_) => CliError::Input(e.into()),
+            other => CliError::Internal(other.into()),
+        })?;
     let total = trainer.total_steps(pairs.len());
     let bar = ProgressBar::new(total);
     bar.set_position(trainer.progress().global_step);
@@ -329,5 +340,10 @@ pub fn run_train(args: TrainArgs) -> Result<(), CliError> {
         end.global_step,
         visnir_gan::checkpoint_path(&args.out).display()
     );
+    if skipped > 0 {
+        return Err(CliError::Input(anyhow::anyhow!(
+            "{skipped} image pairs could not be read and were left out of training (named above)"
+        )));
+    }
     Ok(())
 }

@@ -75,6 +75,24 @@ pub fn run(command: MetricsCommand) -> Result<(), CliError> {
             let scores = csv::read_score_matrix(&args.scores).input()?;
             let probes = csv::read_identities(&args.probe_ids).input()?;
             let gallery = csv::read_identities(&args.gallery_ids).input()?;
+            for (ids, file, axis, count) in [
+                (&probes, &args.probe_ids, "rows (probes)", scores.rows()),
+                (
+                    &gallery,
+                    &args.gallery_ids,
+                    "columns (gallery images)",
+                    scores.cols(),
+                ),
+            ] {
+                if ids.len() != count {
+                    return Err(CliError::Input(anyhow::anyhow!(
+                        "{} lists {} identities, but the score matrix {} has {count} {axis}",
+                        file.display(),
+                        ids.len(),
+                        args.scores.display()
+                    )));
+                }
+            }
             let report = identify(&scores, &probes, &gallery, &args.ranks, &args.common.far)
                 .with_context(|| args.scores.display().to_string())
                 .input()?;
@@ -94,6 +112,17 @@ fn emit(as_json: bool, json: &Value, table: impl FnOnce() -> String) -> Result<(
     Ok(())
 }
 
+/// A FAR target as printed: its shortest decimal form (`0.01`), or the exponent form (`1e-300`)
+/// when the decimal one would be longer than 12 characters.
+fn far_key(far: f64) -> String {
+    let decimal = far.to_string();
+    if decimal.len() > 12 {
+        format!("{far:e}")
+    } else {
+        decimal
+    }
+}
+
 /// JSON numbers cannot be infinite: the threshold that accepts nothing is written as `null`.
 fn number(value: f64) -> Value {
     serde_json::Number::from_f64(value).map_or(Value::Null, Value::Number)
@@ -104,7 +133,7 @@ pub fn verification_json(report: &VerificationReport) -> Value {
     let mut tar_at_far = Map::new();
     for t in &report.tar_at_far {
         tar_at_far.insert(
-            t.target.to_string(),
+            far_key(t.target),
             json!({
                 "tar": number(t.step.tar),
                 "far": number(t.step.far),
@@ -159,7 +188,7 @@ fn verification_table(report: &VerificationReport) -> String {
     for t in &report.tar_at_far {
         out.push_str(&format!(
             "{:>10}  {:>8.4}%  {:>9.5}%  {:>10.6}  {:>11.4}%  {:>10.4}%\n",
-            t.target.to_string(),
+            far_key(t.target),
             100.0 * t.step.tar,
             100.0 * t.step.far,
             t.step.threshold,

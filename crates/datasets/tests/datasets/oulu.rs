@@ -149,6 +149,7 @@ fn bad_protocol_lines_are_rejected_with_their_line_number() {
             "unknown role",
         ),
         ("train vis", "expected `split role subject path`"),
+        (good, "listed twice (first at line 2)"),
     ];
     for (line, message) in cases {
         let file = root.join("p.txt");
@@ -160,4 +161,12 @@ fn bad_protocol_lines_are_rejected_with_their_line_number() {
             "{line}: {text}"
         );
     }
+    let data = OuluCasia::scan(&root).unwrap();
+    let file = root.join("p.txt");
+    std::fs::write(&file, "train vis P002 VL/Strong/P001/Anger/001.jpeg\n").unwrap();
+    let text = data.read_protocol(&file).unwrap_err().to_string();
+    assert!(
+        text.contains("p.txt:1:") && text.contains("`P002` disagrees") && text.contains("`P001`"),
+        "{text}"
+    );
 }

@@ -118,14 +118,46 @@ fn a_non_finite_loss_stops_training_and_keeps_the_checkpoint() {
     let saved = std::fs::read(checkpoint_path(&dir)).unwrap();
     let mut broken = config();
     broken.loss.cycle = f64::NAN;
-    let mut trainer = Trainer::new(broken, &dir, true, &device).unwrap();
+    // Resuming with other loss weights is refused; a fresh run in the same directory stops at
+    // its first, non-finite step and leaves the earlier checkpoint as it was.
+    let mut trainer = Trainer::new(broken, &dir, false, &device).unwrap();
     let err = trainer.run(&data, None, |_, _| {}).unwrap_err();
     assert!(
-        matches!(err, TrainError::NonFinite { step: 3, .. }),
+        matches!(err, TrainError::NonFinite { step: 1, .. }),
         "{err}"
     );
     assert!(err.to_string().contains("checkpoint is intact"));
     assert_eq!(std::fs::read(checkpoint_path(&dir)).unwrap(), saved);
+}
+
+#[test]
+fn resuming_with_other_settings_is_refused_naming_them() {
+    let device = Device::Cpu;
+    let data = pairs();
+    let dir = scratch("resume-settings");
+    Trainer::new(config(), &dir, false, &device)
+        .unwrap()
+        .run(&data, Some(2), |_, _| {})
+        .unwrap();
+    let mut other = config();
+    other.seed += 1;
+    other.loss.pixel = 5.0;
+    let err = match Trainer::new(other, &dir, true, &device) {
+        Ok(_) => panic!("resumed with another seed and loss"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        err.contains("other settings") && err.contains("seed"),
+        "{err}"
+    );
+    assert!(
+        err.contains("loss") && err.contains("\"pixel\":5.0"),
+        "{err}"
+    );
+    assert!(
+        Trainer::new(config(), &dir, true, &device).is_ok(),
+        "same settings resume"
+    );
 }
 
 #[test]
