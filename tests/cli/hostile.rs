@@ -251,3 +251,49 @@ fn training_exits_2_when_it_skipped_pairs_or_cannot_resume() {
     let out = train(&["--resume"]);
     assert_fails(&out, 2, &["checkpoint.safetensors"]);
 }
+
+#[test]
+fn sizes_derived_from_options_are_checked_before_allocating() {
+    let dir = scratch_dir("hostile-derived");
+    let photo = fixture("faces/astronaut.png");
+    let out = visnir(&["detect", photo.to_str().unwrap(), "--min-face-size", "1"]);
+    assert_fails(
+        &out,
+        2,
+        &[
+            "astronaut.png",
+            "megapixel limit",
+            "min_face_size 2 or more",
+        ],
+    );
+
+    let big = dir.join("big.png");
+    image::GrayImage::new(1200, 1200).save(&big).unwrap();
+    let generator = fixture("parity/cyclegan_tiny_G.safetensors");
+    let out = visnir(&[
+        "translate",
+        "--checkpoint",
+        generator.to_str().unwrap(),
+        big.to_str().unwrap(),
+        "--out",
+        dir.join("out").to_str().unwrap(),
+    ]);
+    assert_fails(&out, 2, &["big.png", "at most 1024 x 1024"]);
+}
+
+#[test]
+fn a_fifo_given_for_any_input_file_is_refused_not_waited_on() {
+    let dir = scratch_dir("hostile-fifo");
+    let fifo = dir.join("pipe");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success(), "mkfifo");
+    let fifo = fifo.to_str().unwrap();
+    let out = visnir(&["metrics", "verify", "--pairs", fifo]);
+    assert_fails(&out, 2, &["pipe", "not a regular file"]);
+    let crop = face_crop(&dir, "face.png");
+    let out_dir = dir.join("out");
+    let out = visnir(&["translate", "--checkpoint", fifo, &crop, "--out", out_dir.to_str().unwrap()]);
+    assert_fails(&out, 2, &["pipe", "not a regular file"]);
+    let out = visnir(&["embed", "--weights", fifo, &crop]);
+    assert_fails(&out, 2, &["pipe", "not a regular file"]);
+}

@@ -37,6 +37,10 @@ impl Default for MtcnnConfig {
     }
 }
 
+/// Largest first pyramid level MTCNN scans (pixels): a 40-megapixel photo at the default
+/// `min_face_size` of 20 is 14.4 megapixels there.
+pub const MAX_PYRAMID_PIXELS: u64 = 16_000_000;
+
 impl MtcnnConfig {
     fn validate(&self) -> Result<()> {
         if !(self.min_face_size.is_finite() && self.min_face_size > 0.0) {
@@ -118,10 +122,12 @@ impl Mtcnn {
 
     /// The detector with weights from a safetensors file.
     pub fn from_safetensors(path: &Path, config: MtcnnConfig, device: &Device) -> Result<Self> {
-        let bytes = std::fs::read(path).map_err(|e| AlignmentError::Weights {
-            path: path.to_path_buf(),
-            message: e.to_string(),
-        })?;
+        let bytes = visnir_nn::read_regular_file(path, visnir_nn::MAX_WEIGHT_FILE_BYTES).map_err(
+            |message| AlignmentError::Weights {
+                path: path.to_path_buf(),
+                message,
+            },
+        )?;
         let vb = VarBuilder::from_buffered_safetensors(bytes, DType::F32, device).map_err(|e| {
             AlignmentError::Weights {
                 path: path.to_path_buf(),
@@ -155,10 +161,31 @@ impl Mtcnn {
 
     /// Detects faces, largest box first.
     pub fn detect(&self, image: &RgbImage) -> Result<Vec<Face>> {
+        self.check_pyramid(image.height() as usize, image.width() as usize)?;
         let planar = Planar::from_rgb(image);
         let boxes = self.propose(&planar)?;
         let boxes = self.refine(&planar, boxes)?;
         self.output(&planar, boxes)
+    }
+
+    /// Refuses images whose first pyramid level (the image scaled by `12 / min_face_size`)
+    /// would exceed [`MAX_PYRAMID_PIXELS`]: PNet's activations there grow with it.
+    fn check_pyramid(&self, height: usize, width: usize) -> Result<()> {
+        let m = 12.0 / self.config.min_face_size;
+        let pixels = height as f64 * width as f64 * m * m;
+        if pixels > MAX_PYRAMID_PIXELS as f64 {
+            let least = 12.0 * (height as f64 * width as f64 / MAX_PYRAMID_PIXELS as f64).sqrt();
+            return Err(AlignmentError::Config(format!(
+                "a {width} x {height} image with min_face_size {} starts MTCNN's pyramid at {:.0} \
+                 megapixels, over the {} megapixel limit: use min_face_size {} or more, or a \
+                 smaller image",
+                self.config.min_face_size,
+                pixels / 1e6,
+                MAX_PYRAMID_PIXELS / 1_000_000,
+                least.ceil()
+            )));
+        }
+        Ok(())
     }
 
     /// Detects faces in many images, spread over the rayon pool.

@@ -35,6 +35,6 @@ pub mod nets;
 mod resample;
 
 pub use align::{align, similarity_transform, warp_affine, Affine, Template, ARCFACE_112};
-pub use detector::{Face, Mtcnn, MtcnnConfig, BUNDLED_WEIGHTS};
+pub use detector::{Face, Mtcnn, MtcnnConfig, BUNDLED_WEIGHTS, MAX_PYRAMID_PIXELS};
 pub use error::{AlignmentError, Result};
 pub use resample::Planar;

@@ -4,7 +4,7 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use crate::error::{DatasetError, Result};
+use crate::error::{read_text, DatasetError, Result};
 use crate::protocol::{Protocol, ProtocolEntry, Role, Split};
 use crate::scan::is_image;
 
@@ -79,10 +79,7 @@ impl Casia2 {
             if !file.exists() && split == Split::Train {
                 continue;
             }
-            let text = std::fs::read_to_string(&file).map_err(|e| DatasetError::Io {
-                path: file.clone(),
-                message: e.to_string(),
-            })?;
+            let text = read_text(&file)?;
             for (i, line) in text.lines().enumerate() {
                 let line = line.trim();
                 if line.is_empty() {

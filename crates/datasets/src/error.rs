@@ -33,3 +33,26 @@ pub enum DatasetError {
 
 /// The result type of this crate.
 pub type Result<T> = std::result::Result<T, DatasetError>;
+
+/// Largest list or protocol file read (bytes).
+const MAX_TEXT_BYTES: u64 = 256 << 20;
+
+/// The text of a list or protocol file, refusing what is not a regular file (a FIFO or device
+/// would hang the read) and files over 256 MiB.
+pub(crate) fn read_text(path: &std::path::Path) -> Result<String> {
+    let fail = |message: String| DatasetError::Io {
+        path: path.to_path_buf(),
+        message,
+    };
+    let meta = std::fs::metadata(path).map_err(|e| fail(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(fail("is not a regular file".into()));
+    }
+    if meta.len() > MAX_TEXT_BYTES {
+        return Err(fail(format!(
+            "is larger than {} MiB, too large for a list of images",
+            MAX_TEXT_BYTES >> 20
+        )));
+    }
+    std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))
+}

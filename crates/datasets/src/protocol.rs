@@ -10,7 +10,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::error::{DatasetError, Result};
+use crate::error::{read_text, DatasetError, Result};
 use crate::record::ImageRecord;
 
 /// Training, validation or testing.
@@ -178,10 +178,7 @@ impl Protocol {
             .map(|r| (r.path.as_path(), r.subject.as_str()))
             .collect();
         let mut seen: BTreeMap<PathBuf, usize> = BTreeMap::new();
-        let text = std::fs::read_to_string(file).map_err(|e| DatasetError::Io {
-            path: file.to_path_buf(),
-            message: e.to_string(),
-        })?;
+        let text = read_text(file)?;
         let fail = |line: usize, message: String| DatasetError::Protocol {
             path: file.to_path_buf(),
             line,

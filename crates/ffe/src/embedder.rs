@@ -45,7 +45,8 @@ impl Embedder {
             path: path.to_path_buf(),
             message,
         };
-        let bytes = std::fs::read(path).map_err(|e| weights_error(e.to_string()))?;
+        let bytes = visnir_nn::read_regular_file(path, visnir_nn::MAX_WEIGHT_FILE_BYTES)
+            .map_err(weights_error)?;
         let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
             .map_err(|e| weights_error(format!("not a readable safetensors file: {e}")))?;
         check_layout(&tensors)?;

@@ -141,10 +141,12 @@ pub fn load_checkpoint(
         path: path.to_path_buf(),
         message,
     };
-    let bytes = std::fs::read(path).map_err(|e| CheckpointError::Io {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
+    let bytes = visnir_nn::read_regular_file(path, visnir_nn::MAX_WEIGHT_FILE_BYTES).map_err(
+        |message| CheckpointError::Io {
+            path: path.to_path_buf(),
+            message,
+        },
+    )?;
     let (_, header) =
         safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| format(e.to_string()))?;
     let meta = visnir_metadata(&header)

@@ -27,7 +27,8 @@ fn read_tensors(path: &Path) -> Result<(HashMap<String, Tensor>, bool), LoadErro
         path: path.to_path_buf(),
         message,
     };
-    let bytes = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+    let bytes =
+        visnir_nn::read_regular_file(path, visnir_nn::MAX_WEIGHT_FILE_BYTES).map_err(fail)?;
     if bytes.starts_with(b"PK") {
         let tensors = candle_core::pickle::read_all(path)
             .map_err(|e| fail(format!("not a PyTorch state dict: {e}")))?;

@@ -110,11 +110,18 @@ pub fn read_identities(path: &Path) -> Result<Vec<String>> {
 }
 
 /// The file's text, without the byte-order mark spreadsheet programs put before a header.
+/// A FIFO or device is refused rather than read (its read could block forever).
 fn read(path: &Path) -> Result<String> {
-    let text = std::fs::read_to_string(path).map_err(|source| MetricsError::Io {
+    let io = |source| MetricsError::Io {
         path: path.to_path_buf(),
         source,
-    })?;
+    };
+    if !std::fs::metadata(path).map_err(io)?.is_file() {
+        return Err(io(std::io::Error::other(
+            "not a regular file (a directory, FIFO or device)",
+        )));
+    }
+    let text = std::fs::read_to_string(path).map_err(io)?;
     Ok(match text.strip_prefix('\u{feff}') {
         Some(rest) => rest.to_string(),
         None => text,

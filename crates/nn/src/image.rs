@@ -15,6 +15,9 @@ pub const MAX_SIDE: u32 = 16384;
 /// Default largest pixel count decoded (40 megapixels: any camera photo; 120 MB as RGB).
 pub const DEFAULT_MAX_PIXELS: u64 = 40_000_000;
 
+/// Largest weight or checkpoint file read (bytes).
+pub const MAX_WEIGHT_FILE_BYTES: u64 = 4 << 30;
+
 /// Largest image file read (bytes).
 pub const MAX_FILE_BYTES: u64 = 256 << 20;
 
@@ -30,42 +33,46 @@ pub fn max_pixels() -> u64 {
         .unwrap_or(DEFAULT_MAX_PIXELS)
 }
 
-/// Reads a file that is meant to hold an image, refusing what is not a regular file (a
-/// directory, a FIFO, a device: reading those can hang or never end) and files over
-/// [`MAX_FILE_BYTES`]. Errors name the file.
-pub fn read_image_file(path: &Path) -> crate::Result<Vec<u8>> {
+/// Reads a whole user-given file of at most `limit` bytes, refusing what is not a regular file
+/// (a directory, a FIFO, a device: reading those can hang or never end). The error message
+/// says why, without the path (callers name the file in their own error type).
+pub fn read_regular_file(path: &Path, limit: u64) -> std::result::Result<Vec<u8>, String> {
     use std::io::Read;
-    let fail = |message: String| NnError::Image {
-        path: path.to_path_buf(),
-        message,
-    };
-    let meta = std::fs::metadata(path).map_err(|e| fail(e.to_string()))?;
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
     if !meta.is_file() {
-        let kind = if meta.is_dir() {
-            "a directory"
+        return Err(if meta.is_dir() {
+            "is a directory, not a file".into()
         } else {
-            "not a regular file (a FIFO, socket or device)"
-        };
-        return Err(fail(format!("is {kind}, not an image")));
+            "is not a regular file (a FIFO, socket or device)".into()
+        });
     }
     let too_big = || {
-        fail(format!(
-            "file is larger than {} MiB, the most an image file may hold",
-            MAX_FILE_BYTES >> 20
-        ))
+        format!(
+            "is larger than {} MiB, the most visnir reads here",
+            limit >> 20
+        )
     };
-    if meta.len() > MAX_FILE_BYTES {
+    if meta.len() > limit {
         return Err(too_big());
     }
-    let file = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(MAX_FILE_BYTES + 1)
+    file.take(limit + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| fail(e.to_string()))?;
-    if bytes.len() as u64 > MAX_FILE_BYTES {
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > limit {
         return Err(too_big());
     }
     Ok(bytes)
+}
+
+/// Reads a file that is meant to hold an image: [`read_regular_file`] with [`MAX_FILE_BYTES`].
+/// Errors name the file.
+pub fn read_image_file(path: &Path) -> crate::Result<Vec<u8>> {
+    read_regular_file(path, MAX_FILE_BYTES).map_err(|message| NnError::Image {
+        path: path.to_path_buf(),
+        message,
+    })
 }
 
 /// Decodes an image file into 8-bit RGB: grayscale is replicated, alpha dropped, 16-bit scaled.

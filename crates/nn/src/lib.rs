@@ -46,8 +46,8 @@ pub use device::DeviceChoice;
 pub use error::{NnError, Result};
 pub use image::{
     decode_rgb, from_signed_planar, load_rgb, max_pixels, planar, planar_into, read_image_file,
-    to_image, to_signed_planar, to_tensor, DEFAULT_MAX_PIXELS, MAX_FILE_BYTES, MAX_PIXELS_VAR,
-    MAX_SIDE,
+    read_regular_file, to_image, to_signed_planar, to_tensor, DEFAULT_MAX_PIXELS, MAX_FILE_BYTES,
+    MAX_PIXELS_VAR, MAX_SIDE, MAX_WEIGHT_FILE_BYTES,
 };
 pub use instance_norm::{instance_norm, instance_norm_generic, INSTANCE_NORM_EPS};
 pub use layers::{

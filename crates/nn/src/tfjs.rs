@@ -23,8 +23,10 @@ fn format_error(message: impl Into<String>) -> NnError {
 
 /// Reads the weights listed in `model_json`; the `.bin` files are looked up beside it.
 pub fn read_tfjs_weights(model_json: &Path) -> Result<TfjsWeights> {
-    let text = std::fs::read_to_string(model_json)
+    let bytes = crate::image::read_regular_file(model_json, crate::MAX_WEIGHT_FILE_BYTES)
         .map_err(|e| format_error(format!("{}: {e}", model_json.display())))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|e| format_error(format!("{}: not UTF-8 text: {e}", model_json.display())))?;
     let model: Value = serde_json::from_str(&text)
         .map_err(|e| format_error(format!("{}: {e}", model_json.display())))?;
     let groups = model["weightsManifest"]
@@ -43,7 +45,7 @@ pub fn read_tfjs_weights(model_json: &Path) -> Result<TfjsWeights> {
                 .ok_or_else(|| format_error("non-string path in manifest"))?;
             let path = dir.join(name);
             bytes.extend(
-                std::fs::read(&path)
+                crate::image::read_regular_file(&path, crate::MAX_WEIGHT_FILE_BYTES)
                     .map_err(|e| format_error(format!("{}: {e}", path.display())))?,
             );
         }

@@ -106,6 +106,9 @@ pub fn run_translate(args: TranslateArgs) -> Result<(), CliError> {
     )
 }
 
+/// Largest crop side `translate` runs a generator on (activations grow with its square).
+const MAX_CROP: u32 = 1024;
+
 fn translate_one(
     path: &Path,
     generator: &visnir_gan::Generator,
@@ -125,6 +128,13 @@ fn translate_one(
                  pass --align, or make crops with `visnir align --size 256`",
                 image.width(),
                 image.height()
+            ))
+        }
+        None if image.width() > MAX_CROP => {
+            return Err(format!(
+                "is {0} x {0}; translate takes crops of at most {MAX_CROP} x {MAX_CROP} (the \
+                 largest --size train accepts): pass --align, or resize the crops",
+                image.width()
             ))
         }
         None => image,
