@@ -285,14 +285,24 @@ fn sizes_derived_from_options_are_checked_before_allocating() {
 fn a_fifo_given_for_any_input_file_is_refused_not_waited_on() {
     let dir = scratch_dir("hostile-fifo");
     let fifo = dir.join("pipe");
-    let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
     assert!(made.success(), "mkfifo");
     let fifo = fifo.to_str().unwrap();
     let out = visnir(&["metrics", "verify", "--pairs", fifo]);
     assert_fails(&out, 2, &["pipe", "not a regular file"]);
     let crop = face_crop(&dir, "face.png");
     let out_dir = dir.join("out");
-    let out = visnir(&["translate", "--checkpoint", fifo, &crop, "--out", out_dir.to_str().unwrap()]);
+    let out = visnir(&[
+        "translate",
+        "--checkpoint",
+        fifo,
+        &crop,
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
     assert_fails(&out, 2, &["pipe", "not a regular file"]);
     let out = visnir(&["embed", "--weights", fifo, &crop]);
     assert_fails(&out, 2, &["pipe", "not a regular file"]);

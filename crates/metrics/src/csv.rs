@@ -86,8 +86,10 @@ pub fn read_identities(path: &Path) -> Result<Vec<String>> {
             format!("bad header `{header}`: expected `<role>_index,identity`"),
         ));
     }
-    let mut slots: Vec<Option<String>> = Vec::new();
-    for (line, text) in lines {
+    let rows: Vec<(usize, &str)> = lines.collect();
+    // Indices number the rows 0..n-1 in any order: one beyond that cannot be filled.
+    let mut slots: Vec<Option<String>> = vec![None; rows.len()];
+    for (line, text) in rows {
         let row = at.row::<2>(line, text)?;
         let index: usize = row[0].parse().map_err(|_| {
             at.error(
@@ -96,7 +98,14 @@ pub fn read_identities(path: &Path) -> Result<Vec<String>> {
             )
         })?;
         if index >= slots.len() {
-            slots.resize(index + 1, None);
+            return Err(at.error(
+                line,
+                format!(
+                    "index {index} is out of range: the file lists {} identities, indexed 0 to {}",
+                    slots.len(),
+                    slots.len() - 1
+                ),
+            ));
         }
         if slots[index].replace(row[1].to_string()).is_some() {
             return Err(at.error(line, format!("index {index} appears twice")));

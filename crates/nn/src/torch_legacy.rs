@@ -71,13 +71,14 @@ pub fn read_legacy_state_dict(bytes: &[u8]) -> Result<Vec<(String, Tensor)>> {
         reader
             .read_exact(&mut count)
             .map_err(|_| format_error(format!("storage {key} truncated")))?;
-        let count = u64::from_le_bytes(count) as usize;
-        let mut data = vec![
-            0u8;
-            count
-                .checked_mul(4)
-                .ok_or_else(|| format_error("storage too large"))?
-        ];
+        let count = u64::from_le_bytes(count);
+        let left = (reader.get_ref().len() as u64).saturating_sub(reader.position());
+        if count.checked_mul(4).is_none_or(|n| n > left) {
+            return Err(format_error(format!(
+                "storage {key} claims {count} values, more than the {left} bytes left: truncated or corrupt"
+            )));
+        }
+        let mut data = vec![0u8; count as usize * 4];
         reader
             .read_exact(&mut data)
             .map_err(|_| format_error(format!("storage {key} truncated")))?;
@@ -123,7 +124,13 @@ fn gather(storage: &[f32], layout: &candle_core::Layout, name: &str) -> Result<T
     let dims = layout.dims();
     let strides = layout.stride();
     let offset = layout.start_offset() / 4;
-    let n: usize = dims.iter().product();
+    let n = dims
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .filter(|&n| n <= storage.len())
+        .ok_or_else(|| {
+            format_error(format!("{name}: shape {dims:?} is larger than its storage"))
+        })?;
     let mut out = Vec::with_capacity(n);
     let mut index = vec![0usize; dims.len()];
     for _ in 0..n {

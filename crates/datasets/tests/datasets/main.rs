@@ -2,6 +2,7 @@
 
 mod cache;
 mod casia2;
+mod fuzz;
 mod inspect;
 mod oulu;
 mod synth;

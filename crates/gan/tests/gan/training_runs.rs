@@ -9,7 +9,7 @@ use visnir_gan::{
     ResnetGeneratorConfig, TrainConfig, TrainError, Trainer,
 };
 
-fn config() -> TrainConfig {
+pub(crate) fn config() -> TrainConfig {
     TrainConfig {
         model: CycleGanConfig {
             generator: GeneratorConfig::Resnet(ResnetGeneratorConfig {
@@ -38,7 +38,7 @@ fn config() -> TrainConfig {
     }
 }
 
-fn pairs() -> Vec<(RgbImage, RgbImage)> {
+pub(crate) fn pairs() -> Vec<(RgbImage, RgbImage)> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
     let mut image = || {
         RgbImage::from_fn(40, 40, |_, _| {

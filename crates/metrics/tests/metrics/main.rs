@@ -1,6 +1,7 @@
 //! Integration tests of `visnir-metrics`: scikit-learn parity on the reference fixtures and
 //! property tests.
 
+mod fuzz;
 mod properties;
 mod sklearn_parity;
 

@@ -2,6 +2,7 @@
 //! gradients, plus finite differences) and the weight-file readers.
 
 mod fast_vs_generic;
+mod fuzz;
 mod gradients;
 mod image;
 mod layers;
