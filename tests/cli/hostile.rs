@@ -1,13 +1,73 @@
-//! Hostile inputs to `train` and `translate`: options out of range, outputs that would collide
-//! or be written through a link, a checkpoint read in a direction it does not hold, and
-//! weights that are not numbers. Each is a clear error with exit status 2.
+//! Hostile inputs: options out of range, outputs that would collide or be written through a
+//! link, damaged or non-finite checkpoints, FIFOs for files, sizes that would exhaust memory,
+//! malformed score files. Each command runs under a 4 GiB address-space limit and a timeout,
+//! and must end with a clear error (exit status 2), never a panic, an abort or a hang.
 
 use std::collections::HashMap;
+use std::io::Read;
 use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use candle_core::{Device, Tensor};
 
-use crate::{assert_fails, fixture, scratch_dir, visnir};
+use crate::{assert_fails, fixture, scratch_dir};
+
+/// Address space each command may use.
+const MEMORY_LIMIT: u64 = 4 << 30;
+
+/// Time each command may take.
+const TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Runs the `visnir` binary with `args` under [`MEMORY_LIMIT`] and [`TIMEOUT`].
+fn visnir(args: &[&str]) -> Output {
+    use std::os::unix::process::CommandExt;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_visnir"));
+    command
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: setrlimit is async-signal-safe and touches no memory of the parent.
+    unsafe {
+        command.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: MEMORY_LIMIT,
+                rlim_max: MEMORY_LIMIT,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = command.spawn().expect("run visnir");
+    let drain = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().expect("stdout")));
+    let stderr = drain(Box::new(child.stderr.take().expect("stderr")));
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for visnir") {
+            break status;
+        }
+        if start.elapsed() > TIMEOUT {
+            let _ = child.kill();
+            panic!("visnir {args:?} did not finish in {TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Output {
+        status,
+        stdout: stdout.join().expect("stdout"),
+        stderr: stderr.join().expect("stderr"),
+    }
+}
 
 fn train_with(extra: &[&str]) -> std::process::Output {
     let dir = scratch_dir("hostile-train");

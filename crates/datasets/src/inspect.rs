@@ -159,6 +159,7 @@ pub fn inspect(
         })
         .collect();
     problems.extend(unreadable);
+    problems.extend(links_out_of(root, &records));
     problems.sort();
     let subjects: BTreeSet<&str> = records.iter().map(|r| r.subject.as_str()).collect();
     Ok(Inspection {
@@ -175,6 +176,28 @@ pub fn inspect(
         pairs,
         problems,
     })
+}
+
+/// The records whose path resolves (through symbolic links) outside `root`. visnir follows such
+/// links like any file; they are reported because a dataset copied or archived without its
+/// link targets is then incomplete.
+fn links_out_of(root: &Path, records: &[ImageRecord]) -> Vec<Problem> {
+    let Ok(root) = root.canonicalize() else {
+        return Vec::new();
+    };
+    records
+        .par_iter()
+        .filter_map(|r| {
+            let target = root.join(&r.path).canonicalize().ok()?;
+            (!target.starts_with(&root)).then(|| Problem {
+                path: r.path.clone(),
+                reason: format!(
+                    "a symbolic link leading outside the dataset root (to {}); it is followed",
+                    target.display()
+                ),
+            })
+        })
+        .collect()
 }
 
 fn other(m: Modality) -> &'static str {

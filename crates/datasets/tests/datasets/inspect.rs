@@ -81,3 +81,36 @@ fn layouts_parse_and_a_wrong_layout_says_what_was_expected() {
         .to_string();
     assert!(err.contains("protocols/"), "{err}");
 }
+
+#[test]
+fn links_leading_out_of_the_root_are_reported() {
+    let root = scratch("inspect-links");
+    let outside = scratch("inspect-links-target").join("elsewhere.jpeg");
+    jpeg(&outside, 90);
+    for m in ["VL", "NI"] {
+        jpeg(&root.join(format!("{m}/Strong/P001/Anger/001.jpeg")), 90);
+        std::fs::create_dir_all(root.join(format!("{m}/Strong/P001/Fear"))).unwrap();
+    }
+    std::os::unix::fs::symlink(&outside, root.join("VL/Strong/P001/Fear/001.jpeg")).unwrap();
+    std::os::unix::fs::symlink(
+        root.join("NI/Strong/P001/Anger/001.jpeg"),
+        root.join("NI/Strong/P001/Fear/001.jpeg"),
+    )
+    .unwrap();
+    let report = inspect(Layout::Oulu, &root, readable).unwrap();
+    let problems: Vec<String> = report
+        .problems
+        .iter()
+        .map(|p| format!("{}: {}", p.path.display(), p.reason))
+        .collect();
+    assert_eq!(
+        problems.len(),
+        1,
+        "a link inside the root is fine: {problems:#?}"
+    );
+    assert!(
+        problems[0].starts_with("VL/Strong/P001/Fear/001.jpeg")
+            && problems[0].contains("outside the dataset root"),
+        "{problems:#?}"
+    );
+}
