@@ -36,7 +36,7 @@ impl Template {
     /// insightface's `estimate_norm` template: ratio `size/112` when 112 divides `size`,
     /// otherwise ratio `size/128` with an x-shift of `8 * ratio` (256 -> ratio 2, +16 px).
     pub fn insightface(size: u32) -> Self {
-        if size % 112 == 0 {
+        if size.is_multiple_of(112) {
             return Self::arcface(size);
         }
         let r = size as f64 / 128.0;

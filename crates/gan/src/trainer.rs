@@ -236,7 +236,10 @@ impl Trainer {
                 self.log(&losses, lr)?;
                 on_step(self.progress, &losses);
                 if self.config.checkpoint_every > 0
-                    && self.progress.global_step % self.config.checkpoint_every == 0
+                    && self
+                        .progress
+                        .global_step
+                        .is_multiple_of(self.config.checkpoint_every)
                 {
                     self.save()?;
                 }

@@ -288,7 +288,7 @@ fn read_pairs(root: &Path, paired: bool) -> Result<(Vec<(RgbImage, RgbImage)>, u
 
 /// Runs `visnir train`.
 pub fn run_train(args: TrainArgs) -> Result<(), CliError> {
-    if args.size % 4 != 0 {
+    if !args.size.is_multiple_of(4) {
         return Err(CliError::Input(anyhow::anyhow!(
             "--size {} must be a multiple of 4",
             args.size
