@@ -367,3 +367,23 @@ fn a_fifo_given_for_any_input_file_is_refused_not_waited_on() {
     let out = visnir(&["embed", "--weights", fifo, &crop]);
     assert_fails(&out, 2, &["pipe", "not a regular file"]);
 }
+
+#[test]
+fn an_unreadable_input_is_named_once() {
+    let dir = scratch_dir("hostile-named-once");
+    let bad = dir.join("x.png");
+    std::fs::write(&bad, b"not pixels").unwrap();
+    let generator = fixture("parity/cyclegan_tiny_G.safetensors");
+    let out = visnir(&[
+        "translate",
+        "--checkpoint",
+        generator.to_str().unwrap(),
+        bad.to_str().unwrap(),
+        "--out",
+        dir.join("out").to_str().unwrap(),
+    ]);
+    assert_fails(&out, 2, &["x.png"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let name = bad.to_str().unwrap();
+    assert_eq!(stderr.matches(name).count(), 1, "{stderr}");
+}

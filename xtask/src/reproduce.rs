@@ -39,24 +39,26 @@ pub struct ReproduceArgs {
     /// Seed of the synthetic data, the split and training.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Override the scale's epochs at the initial learning rate.
-    #[arg(long)]
-    epochs: Option<usize>,
-    /// Override the scale's epochs of linear decay.
-    #[arg(long)]
-    epochs_decay: Option<usize>,
-    /// Override the scale's learning rate.
-    #[arg(long)]
+    /// Override the scale's epochs at the initial learning rate (0 to 100000).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(0..=100_000))]
+    epochs: Option<u64>,
+    /// Override the scale's epochs of linear decay (0 to 100000).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(0..=100_000))]
+    epochs_decay: Option<u64>,
+    /// Override the scale's learning rate (a positive number).
+    #[arg(long, value_parser = parse_lr)]
     lr: Option<f64>,
-    /// Override the scale's crop size (side of the images the models train on).
-    #[arg(long)]
+    /// Override the scale's crop size (side of the images the models train on), a multiple of
+    /// 4 from 32 to 1024.
+    #[arg(long, value_parser = parse_size)]
     size: Option<u32>,
     /// Override the scale's generators: residual (`true`: they add their output to their input
     /// and start at the identity; the quick scale) or CycleGAN's (`false`; the paper).
     #[arg(long)]
     residual: Option<bool>,
-    /// Override the scale's training pairs per iteration (instance norm stays per image).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    /// Override the scale's training pairs per iteration, 1 to 1024 (instance norm stays per
+    /// image).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
     batch_size: Option<u64>,
     /// Override the scale's frames per expression (Oulu) or pairs per subject (WHU) of the
     /// protocol.
@@ -73,6 +75,20 @@ pub struct ReproduceArgs {
     /// paper) or `best` (best validation Rank-1 + TAR@FAR=1%).
     #[arg(long, default_value = "last", value_parser = parse_select)]
     select: Select,
+}
+
+fn parse_size(s: &str) -> Result<u32, String> {
+    match s.parse::<u32>() {
+        Ok(size) if (32..=1024).contains(&size) && size.is_multiple_of(4) => Ok(size),
+        _ => Err(format!("`{s}` is not a multiple of 4 from 32 to 1024")),
+    }
+}
+
+fn parse_lr(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(lr) if lr.is_finite() && lr > 0.0 => Ok(lr),
+        _ => Err(format!("`{s}` is not a positive learning rate")),
+    }
 }
 
 fn parse_select(s: &str) -> Result<Select, String> {
@@ -108,8 +124,14 @@ pub fn run(args: ReproduceArgs, table: PaperTable) -> anyhow::Result<()> {
         );
     }
     let mut settings = args.scale.settings();
-    settings.n_epochs = args.epochs.unwrap_or(settings.n_epochs);
-    settings.n_epochs_decay = args.epochs_decay.unwrap_or(settings.n_epochs_decay);
+    settings.n_epochs = args.epochs.map_or(settings.n_epochs, |e| e as usize);
+    settings.n_epochs_decay = args
+        .epochs_decay
+        .map_or(settings.n_epochs_decay, |e| e as usize);
+    anyhow::ensure!(
+        settings.n_epochs + settings.n_epochs_decay > 0,
+        "--epochs and --epochs-decay are both 0: there is nothing to train"
+    );
     settings.lr = args.lr.unwrap_or(settings.lr);
     settings.size = args.size.unwrap_or(settings.size);
     settings.residual = args.residual.unwrap_or(settings.residual);

@@ -17,7 +17,7 @@ use visnir_nn::load_rgb;
 use visnir_nn::{to_image, to_tensor};
 
 use crate::commands::detect::{finish, DetectorArgs};
-use crate::commands::images::{output_stems, save_output};
+use crate::commands::images::{output_stems, report_failure, save_output};
 use crate::commands::DeviceArg;
 use crate::exit::{CliError, InputContext};
 
@@ -92,7 +92,7 @@ pub fn run_translate(args: TranslateArgs) -> Result<(), CliError> {
         let target = args.out.join(format!("{stem}.png"));
         let result = translate_one(path, &generator, detector.as_ref(), &target, &device);
         if let Err(message) = result {
-            bar.suspend(|| eprintln!("error: {}: {message}", path.display()));
+            bar.suspend(|| report_failure(path, &message));
             failures += 1;
         }
         bar.inc(1);

@@ -23,14 +23,20 @@ impl<T> Outcomes<T> {
     pub fn report_failures(&self) {
         for (path, result) in &self.results {
             if let Err(message) = result {
-                let name = path.display().to_string();
-                if message.starts_with(&name) {
-                    eprintln!("error: {message}");
-                } else {
-                    eprintln!("error: {name}: {message}");
-                }
+                report_failure(path, message);
             }
         }
+    }
+}
+
+/// Prints `error: <path>: <message>` to stderr, naming the path once when the message already
+/// starts with it.
+pub fn report_failure(path: &Path, message: &str) {
+    let name = path.display().to_string();
+    if message.starts_with(&name) {
+        eprintln!("error: {message}");
+    } else {
+        eprintln!("error: {name}: {message}");
     }
 }
 
