@@ -252,7 +252,10 @@ fn an_identity_list_of_the_wrong_length_is_blamed_not_the_scores() {
     assert_fails(
         &out,
         2,
-        &["probe_ids.csv lists 2 identities", "120 rows (probes)"],
+        &[
+            "probe_ids.csv: the probe list has 2 identities",
+            "120 rows (probe images)",
+        ],
     );
     assert!(
         !stderr.contains("ident_scores.csv: "),

@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use visnir_gan::Architecture;
 use visnir_pipeline::{evaluate_checkpoint, CheckpointEval, PairedLayout, Scale};
 
-use crate::commands::gan::Arch;
 use crate::commands::DeviceArg;
 use crate::exit::{CliError, InputContext};
 
@@ -16,9 +16,9 @@ pub struct EvaluateArgs {
     /// The generator: a visnir checkpoint, a safetensors generator or an official `.pth`.
     #[arg(long)]
     checkpoint: PathBuf,
-    /// Generator architecture.
-    #[arg(long, value_enum, default_value = "resnet")]
-    arch: Arch,
+    /// Generator architecture: resnet or ffe.
+    #[arg(long, default_value = "resnet")]
+    arch: Architecture,
     /// Dataset layout: oulu or whu.
     #[arg(long, default_value = "oulu")]
     layout: PairedLayout,
@@ -64,7 +64,7 @@ pub fn run(args: EvaluateArgs) -> Result<(), CliError> {
         split: args.split.settings(),
         seed: args.seed,
         checkpoint: args.checkpoint,
-        ffe: args.arch == Arch::Ffe,
+        ffe: args.arch == Architecture::Ffe,
         size: args.size,
         device,
         cache: args.cache,

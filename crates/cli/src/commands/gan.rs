@@ -21,15 +21,6 @@ use crate::commands::images::{output_stems, report_failure, save_output};
 use crate::commands::DeviceArg;
 use crate::exit::{CliError, InputContext};
 
-/// Generator architecture.
-#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum Arch {
-    /// CycleGAN's ResNet generator (size inferred from the checkpoint).
-    Resnet,
-    /// FFE-CycleGAN's generator (MobileFaceNet trunk, the authors' variant).
-    Ffe,
-}
-
 /// Which generator of a two-generator checkpoint.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum DirectionArg {
@@ -46,9 +37,10 @@ pub struct TranslateArgs {
     /// generator (`latest_net_G_A.pth`).
     #[arg(long)]
     checkpoint: PathBuf,
-    /// Generator architecture.
-    #[arg(long, value_enum, default_value = "resnet")]
-    arch: Arch,
+    /// Generator architecture: resnet (CycleGAN's ResNet generator) or ffe (FFE-CycleGAN's,
+    /// the MobileFaceNet trunk of the authors' code).
+    #[arg(long, default_value = "resnet")]
+    arch: Architecture,
     /// Which generator of a training checkpoint to run.
     #[arg(long, value_enum, default_value = "a2b")]
     direction: DirectionArg,
@@ -73,7 +65,7 @@ pub fn run_translate(args: TranslateArgs) -> Result<(), CliError> {
         DirectionArg::B2a => Direction::BToA,
     };
     let stems = output_stems(&args.images)?;
-    let ffe = (args.arch == Arch::Ffe).then(FfeGeneratorConfig::default);
+    let ffe = (args.arch == Architecture::Ffe).then(FfeGeneratorConfig::default);
     let generator = load_generator(&args.checkpoint, direction, ffe, &device).input()?;
     let detector = if args.align {
         Some(args.detector.detector()?)
@@ -183,9 +175,10 @@ pub struct TrainArgs {
     /// Output directory: `checkpoint.safetensors`, `losses.jsonl`.
     #[arg(long)]
     out: PathBuf,
-    /// Generator architecture.
-    #[arg(long, value_enum, default_value = "resnet")]
-    arch: Arch,
+    /// Generator architecture: resnet (CycleGAN's ResNet generator) or ffe (FFE-CycleGAN's,
+    /// the MobileFaceNet trunk of the authors' code).
+    #[arg(long, default_value = "resnet")]
+    arch: Architecture,
     /// Loss weights.
     #[arg(long, value_enum, default_value = "cyclegan")]
     loss: LossArg,
@@ -301,12 +294,8 @@ pub fn run_train(args: TrainArgs) -> Result<(), CliError> {
     }
     let device = args.device.open()?;
     let (pairs, skipped) = read_pairs(&args.data, !args.unpaired)?;
-    let architecture = match args.arch {
-        Arch::Resnet => Architecture::Resnet,
-        Arch::Ffe => Architecture::Ffe,
-    };
     let model = CycleGanConfig {
-        generator: architecture.config(args.ngf as usize, args.n_blocks as usize),
+        generator: args.arch.config(args.ngf as usize, args.n_blocks as usize),
         discriminator: DiscriminatorConfig {
             ndf: args.ndf as usize,
             ..Default::default()

@@ -75,18 +75,20 @@ pub fn run(command: MetricsCommand) -> Result<(), CliError> {
             let scores = csv::read_score_matrix(&args.scores).input()?;
             let probes = csv::read_identities(&args.probe_ids).input()?;
             let gallery = csv::read_identities(&args.gallery_ids).input()?;
-            for (ids, file, axis, count) in [
-                (&probes, &args.probe_ids, "rows (probes)", scores.rows()),
+            for (ids, file, what, count, axis) in [
+                (&probes, &args.probe_ids, "probe", scores.rows(), "rows"),
                 (
                     &gallery,
                     &args.gallery_ids,
-                    "columns (gallery images)",
+                    "gallery",
                     scores.cols(),
+                    "columns",
                 ),
             ] {
                 if ids.len() != count {
                     return Err(CliError::Input(anyhow::anyhow!(
-                        "{} lists {} identities, but the score matrix {} has {count} {axis}",
+                        "{}: the {what} list has {} identities, but the score matrix {} has \
+                         {count} {axis} ({what} images)",
                         file.display(),
                         ids.len(),
                         args.scores.display()
