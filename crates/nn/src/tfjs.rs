@@ -43,6 +43,15 @@ pub fn read_tfjs_weights(model_json: &Path) -> Result<TfjsWeights> {
             let name = file
                 .as_str()
                 .ok_or_else(|| format_error("non-string path in manifest"))?;
+            let plain = Path::new(name)
+                .components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)));
+            if !plain || name.is_empty() {
+                return Err(format_error(format!(
+                    "{}: weight file `{name}` must be a file name beside the manifest",
+                    model_json.display()
+                )));
+            }
             let path = dir.join(name);
             bytes.extend(
                 crate::image::read_regular_file(&path, crate::MAX_WEIGHT_FILE_BYTES)
@@ -69,14 +78,17 @@ pub fn read_tfjs_weights(model_json: &Path) -> Result<TfjsWeights> {
                     "{name}: quantized weights are not supported"
                 )));
             }
-            let count: usize = shape.iter().product();
             let dtype = entry["dtype"].as_str().unwrap_or("float32");
             let size = match dtype {
                 "float32" | "int32" => 4,
                 "bool" => 1,
                 other => return Err(format_error(format!("{name}: unsupported dtype {other}"))),
             };
-            let end = offset + count * size;
+            let end = shape
+                .iter()
+                .try_fold(size, |n: usize, &d| n.checked_mul(d))
+                .and_then(|n| n.checked_add(offset))
+                .ok_or_else(|| format_error(format!("{name}: shape {shape:?} is too large")))?;
             let raw = bytes.get(offset..end).ok_or_else(|| {
                 format_error(format!(
                     "{name}: weight data truncated (needs {end} bytes, have {})",

@@ -4,7 +4,7 @@
 //! naming a line, never a panic; a protocol read back lists only existing files in the root.
 
 use proptest::prelude::*;
-use visnir_datasets::{OuluCasia, Protocol};
+use visnir_datasets::{Casia2, OuluCasia, Protocol};
 
 use crate::{scratch, touch};
 
@@ -65,4 +65,42 @@ proptest! {
             let _ = data.read_protocol(&file);
         }
     }
+
+    #[test]
+    fn casia_lists_parse_or_fail_cleanly(lists in proptest::collection::vec(casia_line(), 0..24)) {
+        let root = scratch("fuzz-casia");
+        touch(&root.join("s1/VIS/10001/001.jpg"));
+        touch(&root.join("s2/NIR/10001/001.bmp"));
+        let protocols = root.join("protocols");
+        std::fs::create_dir_all(&protocols).unwrap();
+        for (k, name) in ["vis_gallery_1", "nir_probe_1", "vis_train_1", "nir_train_1"].iter().enumerate() {
+            let lines: Vec<&String> = lists.iter().skip(k).step_by(4).collect();
+            let text: String = lines.iter().map(|l| format!("{l}\r\n")).collect();
+            std::fs::write(protocols.join(format!("{name}.txt")), text).unwrap();
+        }
+        if let Ok(data) = Casia2::open(&root) {
+            if let Ok(folds) = data.folds() {
+                for fold in folds {
+                    let _ = data.fold(&fold);
+                }
+            }
+        }
+    }
+}
+
+fn casia_line() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::sample::select(vec![
+            "s1\\VIS\\10001\\001.jpg",
+            "s2\\NIR\\10001\\001.bmp",
+            "s2\\NIR\\10001\\001.jpg",
+            "..\\..\\etc\\passwd",
+            "C:\\data\\s1\\VIS\\1\\1.jpg",
+            "s1\\VIS",
+            "",
+            " ",
+        ])
+        .prop_map(String::from),
+        "[ -~]{0,20}",
+    ]
 }

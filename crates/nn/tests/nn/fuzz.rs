@@ -71,3 +71,47 @@ proptest! {
         let _ = visnir_nn::decode_rgb(&mutated(&bytes, &e, cut), Path::new("fuzzed"));
     }
 }
+
+/// One manifest entry: a name, a shape (small, huge or empty), a dtype.
+fn weight_entry() -> impl Strategy<Value = serde_json::Value> {
+    (
+        "[a-z/_]{0,8}",
+        proptest::collection::vec(prop_oneof![0u64..4, Just(1u64 << 40), Just(u64::MAX)], 0..4),
+        prop::sample::select(vec!["float32", "int32", "bool", "float16", ""]),
+        any::<bool>(),
+    )
+        .prop_map(|(name, shape, dtype, quantized)| {
+            let mut entry = serde_json::json!({"name": name, "shape": shape, "dtype": dtype});
+            if quantized {
+                entry["quantization"] = serde_json::json!({"dtype": "uint8"});
+            }
+            entry
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: cases(), ..ProptestConfig::default() })]
+
+    #[test]
+    fn tfjs_manifests_read_or_fail_cleanly(
+        weights in proptest::collection::vec(weight_entry(), 0..5),
+        data in proptest::collection::vec(any::<u8>(), 0..64),
+        path in prop::sample::select(vec!["w.bin", "../w.bin", "/etc/hostname", "", "missing.bin"]),
+    ) {
+        let dir = std::env::temp_dir()
+            .join(format!("visnir-nn-fuzz-{}", std::process::id()))
+            .join("tfjs");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("w.bin"), &data).unwrap();
+        let manifest = serde_json::json!({
+            "weightsManifest": [{"paths": [path], "weights": weights}]
+        });
+        let model = dir.join("model.json");
+        std::fs::write(&model, manifest.to_string()).unwrap();
+        if let Ok(read) = visnir_nn::tfjs::read_tfjs_weights(&model) {
+            prop_assert!(path == "w.bin");
+            let total: usize = read.tensors.iter().map(|(_, t)| t.elem_count() * 4).sum();
+            prop_assert!(total <= data.len());
+        }
+    }
+}
