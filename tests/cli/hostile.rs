@@ -390,3 +390,48 @@ fn an_unreadable_input_is_named_once() {
     let name = bad.to_str().unwrap();
     assert_eq!(stderr.matches(name).count(), 1, "{stderr}");
 }
+
+#[test]
+fn an_ffe_generator_of_any_depth_translates() {
+    let dir = scratch_dir("hostile-ffe-depth");
+    let data = dir.join("data");
+    for side in ["A", "B"] {
+        for i in 0..2 {
+            face_crop(&data, &format!("{side}/{i}.png"));
+        }
+    }
+    let run = dir.join("run");
+    let out = visnir(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--out",
+        run.to_str().unwrap(),
+        "--arch",
+        "ffe",
+        "--n-blocks",
+        "1",
+        "--ndf",
+        "4",
+        "--size",
+        "32",
+        "--epochs",
+        "1",
+        "--epochs-decay",
+        "0",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let crop = face_crop(&dir, "face.png");
+    let out = visnir(&[
+        "translate",
+        "--checkpoint",
+        run.join("checkpoint.safetensors").to_str().unwrap(),
+        "--arch",
+        "ffe",
+        &crop,
+        "--out",
+        dir.join("out").to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(image::open(dir.join("out/face.png")).unwrap().width(), 32);
+}

@@ -338,6 +338,7 @@ fn ffe_training() -> anyhow::Result<()> {
         checkpoint_every: 0,
         paired: true,
         batch_size: 1,
+        data: None,
     };
     let out = std::env::temp_dir().join("visnir-ffe-training-bench");
     let mut trainer = Trainer::new(config, &out, false, &device)?;

@@ -42,4 +42,4 @@ pub use losses::{
     cycle_loss, identity_loss, l1_loss, lsgan_loss, pixel_consistency_loss, LossWeights,
 };
 pub use resnet_generator::{ResnetGenerator, ResnetGeneratorConfig};
-pub use trainer::{augment, checkpoint_path, TrainConfig, Trainer};
+pub use trainer::{augment, checkpoint_path, data_fingerprint, TrainConfig, Trainer};

@@ -47,6 +47,24 @@ pub struct TrainConfig {
     pub paired: bool,
     /// Pairs per iteration (CycleGAN: 1); an epoch's last batch holds what is left.
     pub batch_size: usize,
+    /// A fingerprint of the training pairs ([`data_fingerprint`]), kept with the run's
+    /// settings so that resuming on other data is refused; `None` leaves the data unchecked.
+    pub data: Option<[u8; 32]>,
+}
+
+/// A fingerprint of training pairs: the SHA-256 of their count, sizes and pixels, in order.
+pub fn data_fingerprint(pairs: &[(RgbImage, RgbImage)]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    hash.update((pairs.len() as u64).to_le_bytes());
+    for (a, b) in pairs {
+        for image in [a, b] {
+            hash.update(image.width().to_le_bytes());
+            hash.update(image.height().to_le_bytes());
+            hash.update(image.as_raw());
+        }
+    }
+    hash.finalize().into()
 }
 
 impl TrainConfig {
@@ -68,6 +86,7 @@ impl TrainConfig {
             checkpoint_every: 50,
             paired: true,
             batch_size: 1,
+            data: None,
         }
     }
 
@@ -90,6 +109,9 @@ impl TrainConfig {
                 "identity": self.loss.identity,
                 "pixel": self.loss.pixel,
             },
+            "data": self
+                .data
+                .map(|d| d.iter().map(|b| format!("{b:02x}")).collect::<String>()),
         })
     }
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use candle_core::{Device, Module, Tensor};
 use image::RgbImage;
 use indicatif::ProgressBar;
-use visnir_gan::{Generator, TrainConfig, Trainer};
+use visnir_gan::{data_fingerprint, Generator, TrainConfig, Trainer};
 use visnir_nn::{to_image, to_tensor};
 
 use crate::curves::{read_points, write_points, CurvePoint, Validation};
@@ -63,7 +63,10 @@ pub fn train(
     device: &Device,
     bar: &ProgressBar,
 ) -> Result<Trained> {
-    let config = train_config(method, settings, adjust, seed)?;
+    let config = TrainConfig {
+        data: Some(data_fingerprint(pairs)),
+        ..train_config(method, settings, adjust, seed)?
+    };
     let mut trainer = Trainer::new(config, dir, true, device)?;
     let total = trainer.total_steps(pairs.len());
     let curves_file = dir.join("curves.jsonl");

@@ -10,7 +10,7 @@ use image::RgbImage;
 use indicatif::{ProgressBar, ProgressStyle};
 use visnir_alignment::Template;
 use visnir_gan::{
-    load_generator, Architecture, CycleGanConfig, Direction, DiscriminatorConfig,
+    data_fingerprint, load_generator, Architecture, CycleGanConfig, Direction, DiscriminatorConfig,
     FfeGeneratorConfig, LossWeights, TrainConfig, Trainer,
 };
 use visnir_nn::load_rgb;
@@ -308,6 +308,7 @@ pub fn run_train(args: TrainArgs) -> Result<(), CliError> {
         checkpoint_every: args.checkpoint_every,
         paired: !args.unpaired,
         batch_size: args.batch_size as usize,
+        data: Some(data_fingerprint(&pairs)),
         ..TrainConfig::cyclegan(model, args.loss.weights(), args.size, args.seed)
     };
     let mut trainer =

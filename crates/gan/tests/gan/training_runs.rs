@@ -35,6 +35,7 @@ pub(crate) fn config() -> TrainConfig {
         checkpoint_every: 2,
         paired: true,
         batch_size: 1,
+        data: None,
     }
 }
 
@@ -157,6 +158,28 @@ fn resuming_with_other_settings_is_refused_naming_them() {
     assert!(
         Trainer::new(config(), &dir, true, &device).is_ok(),
         "same settings resume"
+    );
+
+    let on = |data: &[(RgbImage, RgbImage)]| TrainConfig {
+        data: Some(visnir_gan::data_fingerprint(data)),
+        ..config()
+    };
+    let dir = scratch("resume-data");
+    Trainer::new(on(&data), &dir, false, &device)
+        .unwrap()
+        .run(&data, Some(2), |_, _| {})
+        .unwrap();
+    let err = match Trainer::new(on(&data[..2]), &dir, true, &device) {
+        Ok(_) => panic!("resumed on other training pairs"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        err.contains("other settings") && err.contains("data"),
+        "{err}"
+    );
+    assert!(
+        Trainer::new(on(&data), &dir, true, &device).is_ok(),
+        "same data resume"
     );
 }
 
