@@ -420,7 +420,11 @@ fn an_ffe_generator_of_any_depth_translates() {
         "--epochs-decay",
         "0",
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let crop = face_crop(&dir, "face.png");
     let out = visnir(&[
         "translate",
@@ -432,6 +436,10 @@ fn an_ffe_generator_of_any_depth_translates() {
         "--out",
         dir.join("out").to_str().unwrap(),
     ]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(image::open(dir.join("out/face.png")).unwrap().width(), 32);
 }
