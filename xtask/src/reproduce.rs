@@ -50,7 +50,7 @@ pub struct ReproduceArgs {
     lr: Option<f64>,
     /// Override the scale's crop size (side of the images the models train on), a multiple of
     /// 4 from 32 to 1024.
-    #[arg(long, value_parser = parse_size)]
+    #[arg(long, value_parser = visnir_gan::parse_crop_side)]
     size: Option<u32>,
     /// Override the scale's generators: residual (`true`: they add their output to their input
     /// and start at the identity; the quick scale) or CycleGAN's (`false`; the paper).
@@ -75,13 +75,6 @@ pub struct ReproduceArgs {
     /// paper) or `best` (best validation Rank-1 + TAR@FAR=1%).
     #[arg(long, default_value = "last", value_parser = parse_select)]
     select: Select,
-}
-
-fn parse_size(s: &str) -> Result<u32, String> {
-    match s.parse::<u32>() {
-        Ok(size) if (32..=1024).contains(&size) && size.is_multiple_of(4) => Ok(size),
-        _ => Err(format!("`{s}` is not a multiple of 4 from 32 to 1024")),
-    }
 }
 
 fn parse_lr(s: &str) -> Result<f64, String> {

@@ -42,4 +42,6 @@ pub use losses::{
     cycle_loss, identity_loss, l1_loss, lsgan_loss, pixel_consistency_loss, LossWeights,
 };
 pub use resnet_generator::{ResnetGenerator, ResnetGeneratorConfig};
-pub use trainer::{augment, checkpoint_path, data_fingerprint, TrainConfig, Trainer};
+pub use trainer::{
+    augment, checkpoint_path, data_fingerprint, parse_crop_side, TrainConfig, Trainer, CROP_SIDES,
+};

@@ -52,6 +52,23 @@ pub struct TrainConfig {
     pub data: Option<[u8; 32]>,
 }
 
+/// Crop sides the generators and discriminators train and translate at: from 32 (the PatchGAN
+/// downsamples four times) to 1024 (activations grow with the square of the side).
+pub const CROP_SIDES: std::ops::RangeInclusive<u32> = 32..=1024;
+
+/// Parses a crop side: a number in [`CROP_SIDES`] and a multiple of 4 (the generators
+/// downsample twice by 2 and upsample back).
+pub fn parse_crop_side(text: &str) -> Result<u32, String> {
+    match text.trim().parse::<u32>() {
+        Ok(side) if CROP_SIDES.contains(&side) && side.is_multiple_of(4) => Ok(side),
+        _ => Err(format!(
+            "`{text}` is not a crop side: a multiple of 4 in {}..={}",
+            CROP_SIDES.start(),
+            CROP_SIDES.end()
+        )),
+    }
+}
+
 /// A fingerprint of training pairs: the SHA-256 of their count, sizes and pixels, in order.
 pub fn data_fingerprint(pairs: &[(RgbImage, RgbImage)]) -> [u8; 32] {
     use sha2::{Digest, Sha256};

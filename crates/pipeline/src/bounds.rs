@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use candle_core::Device;
-use image::{imageops, ImageBuffer, Luma, RgbImage};
+use image::{imageops, RgbImage};
 use indicatif::ProgressBar;
 use visnir_datasets::PairedLayout;
 use visnir_ffe::{Embedder, CROP_SIZE};
@@ -15,10 +15,10 @@ use visnir_gan::{load_generator, Architecture, Direction, FfeGeneratorConfig};
 
 use crate::data::protocol;
 use crate::error::Result;
-use crate::evaluate::{embed_crops, mean_abs_difference, score_row};
-use crate::experiment::{methods, ALIGN_SIZE};
+use crate::evaluate::{embed_crops, score_row};
+use crate::experiment::{methods, twin_l1, ALIGN_SIZE};
 use crate::prepare::{square_crop, Aligner};
-use crate::register::{shifted, twin_shift};
+use crate::register::{grey_plane, shifted, twin_shift};
 use crate::scale::Scale;
 use crate::split::{Parts, PreparedSplit};
 use crate::train::translate_with;
@@ -63,10 +63,7 @@ pub struct Bounds {
 }
 
 fn grey(image: &RgbImage) -> Vec<f32> {
-    image
-        .pixels()
-        .map(|p| (0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32) / 255.0)
-        .collect()
+    grey_plane(image).into_raw()
 }
 
 fn from_grey(values: &[f32], side: u32) -> RgbImage {
@@ -77,10 +74,10 @@ fn from_grey(values: &[f32], side: u32) -> RgbImage {
 }
 
 fn blurred(image: &RgbImage, sigma: f32) -> RgbImage {
-    let side = image.width();
-    let plane = ImageBuffer::<Luma<f32>, Vec<f32>>::from_raw(side, side, grey(image))
-        .unwrap_or_else(|| ImageBuffer::new(side, side));
-    from_grey(imageops::blur(&plane, sigma).as_raw(), side)
+    from_grey(
+        imageops::blur(&grey_plane(image), sigma).as_raw(),
+        image.width(),
+    )
 }
 
 /// `image` taken down to `low` pixels a side and back up.
@@ -125,12 +122,7 @@ pub fn measure(config: &BoundsConfig) -> Result<Bounds> {
             &probes,
             &probe_ids,
         )?;
-        let l1 = split
-            .twins
-            .iter()
-            .map(|&(g, p)| mean_abs_difference(&mapped[g], &split.probes[p].crop))
-            .sum::<f64>()
-            / split.twins.len().max(1) as f64;
+        let l1 = twin_l1(&split, &mapped);
         rows.push(BoundRow {
             mapping,
             rank1: m.rank1,

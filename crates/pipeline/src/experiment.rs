@@ -300,7 +300,7 @@ fn prepared_split(config: &ExperimentConfig, root: &Path) -> Result<PreparedSpli
 
 /// Mean absolute pixel difference of the (translated) gallery images to their NIR twins, over
 /// every test pair with two faces.
-fn twin_l1(split: &PreparedSplit, gallery: &[RgbImage]) -> f64 {
+pub(crate) fn twin_l1(split: &PreparedSplit, gallery: &[RgbImage]) -> f64 {
     let total: f64 = split
         .twins
         .iter()

@@ -5,7 +5,8 @@
 
 use image::{imageops, ImageBuffer, Luma, RgbImage};
 
-type Plane = ImageBuffer<Luma<f32>, Vec<f32>>;
+/// A grey float image.
+pub(crate) type Plane = ImageBuffer<Luma<f32>, Vec<f32>>;
 
 /// Largest shift searched, as a fraction of the crop side (10 px at 256).
 const MAX_SHIFT_FRACTION: f32 = 0.04;
@@ -14,13 +15,19 @@ const MAX_SHIFT_FRACTION: f32 = 0.04;
 /// the two sensors share even where their brightness differs.
 fn detail(image: &RgbImage) -> Plane {
     let (w, h) = image.dimensions();
-    let grey = Plane::from_fn(w, h, |x, y| {
-        let p = image.get_pixel(x, y);
-        Luma([(0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32) / 255.0])
-    });
+    let grey = grey_plane(image);
     let low = imageops::blur(&grey, w as f32 / 56.0);
     Plane::from_fn(w, h, |x, y| {
         Luma([grey.get_pixel(x, y)[0] - low.get_pixel(x, y)[0]])
+    })
+}
+
+/// The grey levels (ITU-R BT.601 luma, 0..1) of `image` as a float plane.
+pub(crate) fn grey_plane(image: &RgbImage) -> Plane {
+    let (w, h) = image.dimensions();
+    Plane::from_fn(w, h, |x, y| {
+        let p = image.get_pixel(x, y);
+        Luma([(0.299 * p[0] as f32 + 0.587 * p[1] as f32 + 0.114 * p[2] as f32) / 255.0])
     })
 }
 

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use visnir_alignment::Template;
 use visnir_gan::{
     data_fingerprint, load_generator, Architecture, CycleGanConfig, Direction, DiscriminatorConfig,
-    FfeGeneratorConfig, LossWeights, TrainConfig, Trainer,
+    FfeGeneratorConfig, LossWeights, TrainConfig, Trainer, CROP_SIDES,
 };
 use visnir_nn::load_rgb;
 use visnir_nn::{to_image, to_tensor};
@@ -98,9 +98,6 @@ pub fn run_translate(args: TranslateArgs) -> Result<(), CliError> {
     )
 }
 
-/// Largest crop side `translate` runs a generator on (activations grow with its square).
-const MAX_CROP: u32 = 1024;
-
 fn translate_one(
     path: &Path,
     generator: &visnir_gan::Generator,
@@ -122,11 +119,12 @@ fn translate_one(
                 image.height()
             ))
         }
-        None if image.width() > MAX_CROP => {
+        None if image.width() > *CROP_SIDES.end() => {
             return Err(format!(
-                "is {0} x {0}; translate takes crops of at most {MAX_CROP} x {MAX_CROP} (the \
-                 largest --size train accepts): pass --align, or resize the crops",
-                image.width()
+                "is {0} x {0}; translate takes crops of at most {1} x {1} (the largest --size \
+                 train accepts): pass --align, or resize the crops",
+                image.width(),
+                CROP_SIDES.end()
             ))
         }
         None => image,
@@ -190,7 +188,7 @@ pub struct TrainArgs {
     epochs_decay: u64,
     /// Crop size fed to the networks, a multiple of 4 from 32 to 1024 (images are first
     /// resized to size * 286 / 256).
-    #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(32..=1024))]
+    #[arg(long, default_value_t = 256, value_parser = visnir_gan::parse_crop_side)]
     size: u32,
     /// Filters of the first ResNet-generator layer (1 to 512).
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=512))]
@@ -281,12 +279,6 @@ fn read_pairs(root: &Path, paired: bool) -> Result<(Vec<(RgbImage, RgbImage)>, u
 
 /// Runs `visnir train`.
 pub fn run_train(args: TrainArgs) -> Result<(), CliError> {
-    if !args.size.is_multiple_of(4) {
-        return Err(CliError::Input(anyhow::anyhow!(
-            "--size {} must be a multiple of 4",
-            args.size
-        )));
-    }
     if args.epochs + args.epochs_decay == 0 {
         return Err(CliError::Input(anyhow::anyhow!(
             "--epochs and --epochs-decay are both 0: there is nothing to train"
