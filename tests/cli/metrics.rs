@@ -170,3 +170,115 @@ fn help_explains_the_subcommands() {
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("--pairs") && text.contains("--far") && text.contains("label,score"));
 }
+
+#[test]
+fn convert_writes_the_bob_and_pyeer_files_the_tools_read() {
+    let dir = scratch_dir("metrics-convert");
+    let matrix = [
+        "--scores",
+        &path("metrics/ident_scores.csv"),
+        "--probe-ids",
+        &path("metrics/ident_probe_ids.csv"),
+        "--gallery-ids",
+        &path("metrics/ident_gallery_ids.csv"),
+    ];
+    for (to, name) in [("bob4", "ident.bob4.txt"), ("bob5", "ident.bob5.txt")] {
+        let out = dir.join(name);
+        let mut args = vec!["metrics", "convert"];
+        args.extend(matrix);
+        args.extend(["--to", to, "--out", out.to_str().unwrap()]);
+        let run = visnir(&args);
+        assert!(
+            run.status.success(),
+            "{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let want = std::fs::read(fixture(&format!("metrics/score_files/{name}"))).unwrap();
+        assert_eq!(std::fs::read(&out).unwrap(), want, "{name}");
+    }
+    let bob5 = dir.join("ident.bob5.txt");
+    let pyeer = dir.join("pyeer");
+    let run = visnir(&[
+        "metrics",
+        "convert",
+        "--scores",
+        bob5.to_str().unwrap(),
+        "--to",
+        "pyeer",
+        "--out",
+        pyeer.to_str().unwrap(),
+    ]);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    for list in ["genuine", "impostor"] {
+        let want = std::fs::read(fixture(&format!(
+            "metrics/score_files/ident.pyeer/{list}.txt"
+        )));
+        assert_eq!(
+            std::fs::read(pyeer.join(format!("{list}.txt"))).unwrap(),
+            want.unwrap()
+        );
+    }
+    // An input is never overwritten.
+    let out = visnir(&[
+        "metrics",
+        "convert",
+        "--scores",
+        bob5.to_str().unwrap(),
+        "--to",
+        "bob4",
+        "--out",
+        bob5.to_str().unwrap(),
+    ]);
+    assert_fails(&out, 2, &["is an input"]);
+}
+
+#[test]
+fn verify_reads_bob_and_pyeer_files_and_reports_their_conventions() {
+    let expected: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("metrics/score_files/expected.json")).unwrap(),
+    )
+    .unwrap();
+    let bob4 = path("metrics/score_files/ident.bob4.txt");
+    let genuine = path("metrics/score_files/ties.pyeer/genuine.txt");
+    let impostor = path("metrics/score_files/ties.pyeer/impostor.txt");
+    for (args, name) in [
+        (vec!["--scores", bob4.as_str()], "ident.bob4.txt"),
+        (
+            vec![
+                "--genuine",
+                genuine.as_str(),
+                "--impostor",
+                impostor.as_str(),
+            ],
+            "ties.pyeer",
+        ),
+    ] {
+        let mut all = vec!["metrics", "verify", "--json"];
+        all.extend(args);
+        let v = json_output(&visnir(&all));
+        let want = &expected[name];
+        assert_eq!(v["n_genuine"], want["n_genuine"]);
+        let c = &v["conventions"];
+        let close = |got: &serde_json::Value, want: &serde_json::Value| {
+            (got.as_f64().unwrap() - want.as_f64().unwrap()).abs() <= 1e-9
+        };
+        assert!(close(&c["bob"]["eer"], &want["bob"]["eer"]), "{name}");
+        assert!(close(
+            &c["bob"]["tar_at_far"]["0.01"]["tar"],
+            &want["bob"]["tar_at_far_0.01"]
+        ));
+        for key in ["eer", "fmr100", "fmr1000", "auc"] {
+            assert!(close(&c["pyeer"][key], &want["pyeer"][key]), "{name} {key}");
+        }
+    }
+    let out = visnir(&["metrics", "identify", "--scores", &bob4, "--json"]);
+    let v = json_output(&out);
+    assert_eq!(
+        v["rank1"],
+        expected["ident.bob4.txt"]["recognition_rate"]["1"]
+    );
+}

@@ -12,7 +12,7 @@ use crate::identification::ScoreMatrix;
 
 /// Reads a `label,score` file into (labels, scores).
 pub fn read_labeled_scores(path: &Path) -> Result<(Vec<i64>, Vec<f64>)> {
-    let text = read(path)?;
+    let text = read_text(path)?;
     let mut lines = data_lines(&text);
     let at = Location { path };
     let (line, header) = lines
@@ -44,7 +44,7 @@ pub fn read_labeled_scores(path: &Path) -> Result<(Vec<i64>, Vec<f64>)> {
 
 /// Reads a probe x gallery score matrix (no header; `#` lines are comments).
 pub fn read_score_matrix(path: &Path) -> Result<ScoreMatrix> {
-    let text = read(path)?;
+    let text = read_text(path)?;
     let at = Location { path };
     let mut rows: Vec<Vec<f64>> = Vec::new();
     for (line, text) in data_lines(&text) {
@@ -73,7 +73,7 @@ pub fn read_score_matrix(path: &Path) -> Result<ScoreMatrix> {
 
 /// Reads an `<role>_index,identity` file into identities ordered by index.
 pub fn read_identities(path: &Path) -> Result<Vec<String>> {
-    let text = read(path)?;
+    let text = read_text(path)?;
     let at = Location { path };
     let mut lines = data_lines(&text);
     let (line, header) = lines
@@ -120,7 +120,7 @@ pub fn read_identities(path: &Path) -> Result<Vec<String>> {
 
 /// The file's text, without the byte-order mark spreadsheet programs put before a header.
 /// A FIFO or device is refused rather than read (its read could block forever).
-fn read(path: &Path) -> Result<String> {
+pub(crate) fn read_text(path: &Path) -> Result<String> {
     let io = |source| MetricsError::Io {
         path: path.to_path_buf(),
         source,
@@ -138,7 +138,7 @@ fn read(path: &Path) -> Result<String> {
 }
 
 /// Non-empty, non-comment lines with their 1-based line numbers.
-fn data_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
+pub(crate) fn data_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
     text.lines()
         .enumerate()
         .map(|(i, line)| (i + 1, line.trim()))
@@ -149,12 +149,12 @@ fn cells(line: &str) -> impl Iterator<Item = &str> {
     line.split(',').map(str::trim)
 }
 
-struct Location<'a> {
-    path: &'a Path,
+pub(crate) struct Location<'a> {
+    pub(crate) path: &'a Path,
 }
 
 impl Location<'_> {
-    fn error(&self, line: usize, message: impl Into<String>) -> MetricsError {
+    pub(crate) fn error(&self, line: usize, message: impl Into<String>) -> MetricsError {
         MetricsError::Parse {
             path: PathBuf::from(self.path),
             line,
@@ -169,7 +169,7 @@ impl Location<'_> {
         })
     }
 
-    fn score(&self, line: usize, cell: &str) -> Result<f64> {
+    pub(crate) fn score(&self, line: usize, cell: &str) -> Result<f64> {
         let value: f64 = cell
             .parse()
             .map_err(|_| self.error(line, format!("`{cell}` is not a number")))?;

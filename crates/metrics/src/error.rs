@@ -50,6 +50,16 @@ pub enum MetricsError {
     /// A rank for the CMC curve must be at least 1.
     #[error("CMC rank must be at least 1")]
     ZeroRank,
+    /// A field cannot be written to a whitespace-separated score file.
+    #[error("comparison #{index}: {field} `{value}` cannot be written to a score file (empty, whitespace, or a leading `#`)")]
+    UnwritableField {
+        index: usize,
+        field: &'static str,
+        value: String,
+    },
+    /// Writing a score file failed.
+    #[error("writing scores: {0}")]
+    Write(std::io::Error),
     /// A file could not be read.
     #[error("{path}: {source}")]
     Io {

@@ -71,7 +71,7 @@ impl ScoreMatrix {
         &self.data
     }
 
-    fn check_ids<T>(&self, probe_ids: &[T], gallery_ids: &[T]) -> Result<()> {
+    pub(crate) fn check_ids<T>(&self, probe_ids: &[T], gallery_ids: &[T]) -> Result<()> {
         if probe_ids.len() != self.rows {
             return Err(MetricsError::IdentityCountMismatch {
                 what: "probe list",

@@ -28,7 +28,9 @@ mod similarity;
 mod sort;
 mod verification;
 
+pub mod convention;
 pub mod csv;
+pub mod score_file;
 
 pub use error::{MetricsError, Result};
 pub use identification::{

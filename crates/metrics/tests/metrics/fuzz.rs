@@ -4,6 +4,8 @@
 //! parsed file holds only finite scores.
 
 use proptest::prelude::*;
+use visnir_metrics::convention::{bob, pyeer};
+use visnir_metrics::score_file;
 use visnir_metrics::{csv, identify, split_by_label, verify};
 
 /// Inputs per target: 300, or `VISNIR_FUZZ_CASES` for a longer round.
@@ -21,6 +23,9 @@ fn token() -> impl Strategy<Value = String> {
         Just("\r\n".to_string()),
         Just("#".to_string()),
         Just(" ".to_string()),
+        Just("\t".to_string()),
+        Just("s1 s1 p1 ".to_string()),
+        Just("s1 m1 s2 p1 ".to_string()),
         Just("label,score".to_string()),
         Just("probe_index,identity".to_string()),
         Just("0".to_string()),
@@ -81,6 +86,25 @@ proptest! {
             if let (Ok(p), Ok(g)) = (&probes, &gallery) {
                 let _ = identify(scores, p, g, &[1, 5], &[1e-2]);
             }
+        }
+    }
+
+    #[test]
+    fn bob_files_and_pyeer_lists_parse_or_fail_cleanly(body in text(), other in text()) {
+        if let Ok(comparisons) = score_file::read_bob(&write(&body), None) {
+            prop_assert!(comparisons.iter().all(|c| c.score.is_finite()));
+            let (genuine, impostor) = score_file::split_comparisons(&comparisons);
+            let _ = bob::eer(&impostor, &genuine);
+            let _ = bob::tar_at_far(&impostor, &genuine, 1e-2);
+            let _ = bob::recognition_rate(&score_file::scores_by_probe(&comparisons), 1);
+            let _ = pyeer::stats(&genuine, &impostor);
+        }
+        let genuine = score_file::read_score_list(&write(&body));
+        let impostor = score_file::read_score_list(&write(&other));
+        if let (Ok(g), Ok(i)) = (genuine, impostor) {
+            prop_assert!(g.iter().chain(&i).all(|s| s.is_finite()));
+            let _ = pyeer::stats(&g, &i);
+            let _ = bob::eer(&i, &g);
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod fuzz;
 mod properties;
+mod score_files;
 mod sklearn_parity;
 
 use std::path::PathBuf;
