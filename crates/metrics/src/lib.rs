@@ -21,6 +21,7 @@
 //! assert_eq!(roc.len(), 7); // +inf and six distinct scores
 //! ```
 
+mod bootstrap;
 mod error;
 mod identification;
 mod roc;
@@ -32,6 +33,9 @@ pub mod convention;
 pub mod csv;
 pub mod score_file;
 
+pub use bootstrap::{
+    percentile_intervals, BootstrapIntervals, Interval, Resample, SubjectBootstrap,
+};
 pub use error::{MetricsError, Result};
 pub use identification::{
     all_pairs, cmc, identify, rank1, true_identity_ranks, IdentificationReport, ScoreMatrix,

@@ -75,6 +75,51 @@ impl Roc {
         Ok(Self::from_sorted_keys(&genuine, &impostor))
     }
 
+    /// Builds the ROC from `(score, weight)` lists sorted by decreasing score, each score
+    /// counted `weight` times (the resamples of a bootstrap); zero weights are left out.
+    pub(crate) fn from_weighted(genuine: &[(f64, u64)], impostor: &[(f64, u64)]) -> Result<Self> {
+        let n_genuine: u64 = genuine.iter().map(|g| g.1).sum();
+        let n_impostor: u64 = impostor.iter().map(|i| i.1).sum();
+        if n_genuine == 0 {
+            return Err(MetricsError::NoGenuine);
+        }
+        if n_impostor == 0 {
+            return Err(MetricsError::NoImpostor);
+        }
+        let capacity = genuine.len() + impostor.len() + 1;
+        let mut roc = Roc {
+            thresholds: Vec::with_capacity(capacity),
+            true_accepts: Vec::with_capacity(capacity),
+            false_accepts: Vec::with_capacity(capacity),
+            n_genuine,
+            n_impostor,
+        };
+        roc.push(f64::INFINITY, 0, 0);
+        let (mut g, mut i) = (0, 0);
+        let (mut ta, mut fa) = (0u64, 0u64);
+        while g < genuine.len() || i < impostor.len() {
+            let top = match (genuine.get(g), impostor.get(i)) {
+                (Some(a), Some(b)) => a.0.max(b.0),
+                (Some(a), None) => a.0,
+                (None, Some(b)) => b.0,
+                (None, None) => break,
+            };
+            let (ta0, fa0) = (ta, fa);
+            while g < genuine.len() && genuine[g].0 == top {
+                ta += genuine[g].1;
+                g += 1;
+            }
+            while i < impostor.len() && impostor[i].0 == top {
+                fa += impostor[i].1;
+                i += 1;
+            }
+            if (ta, fa) != (ta0, fa0) {
+                roc.push(top, ta, fa);
+            }
+        }
+        Ok(roc)
+    }
+
     /// Builds the ROC from labels (1 genuine, 0 impostor) and scores, as scikit-learn takes them.
     pub fn from_labels(labels: &[i64], scores: &[f64]) -> Result<Self> {
         let (genuine, impostor) = split_by_label(labels, scores)?;

@@ -1,6 +1,7 @@
 //! Integration tests of `visnir-metrics`: scikit-learn parity on the reference fixtures and
 //! property tests.
 
+mod bootstrap;
 mod fuzz;
 mod properties;
 mod score_files;
