@@ -75,6 +75,9 @@ pub struct ReproduceArgs {
     /// paper) or `best` (best validation Rank-1 + TAR@FAR=1%).
     #[arg(long, default_value = "last", value_parser = parse_select)]
     select: Select,
+    /// Subject-bootstrap resamples behind the table's 95% intervals (0: no intervals).
+    #[arg(long, default_value_t = 1000)]
+    bootstrap: usize,
 }
 
 fn parse_lr(s: &str) -> Result<f64, String> {
@@ -161,6 +164,7 @@ pub fn run(args: ReproduceArgs, table: PaperTable) -> anyhow::Result<()> {
         out: out.clone(),
         seed: args.seed,
         select: args.select,
+        bootstrap: args.bootstrap,
         adjust: None,
     };
     let outcome = visnir_pipeline::run(&config)?;

@@ -4,10 +4,18 @@
 use image::RgbImage;
 use serde::Serialize;
 use visnir_ffe::{Embedder, CROP_SIZE, EMBEDDING_DIM};
-use visnir_metrics::{all_pairs, cosine_similarity_matrix, rank1, Roc};
+use visnir_metrics::{
+    all_pairs, cmc, cosine_similarity_matrix, rank1, BootstrapIntervals, Roc, ScoreMatrix,
+};
 
-use crate::error::Result;
+use std::io::Write;
+use std::path::Path;
+
+use visnir_metrics::score_file::{comparisons_from_matrix, write_bob, BobColumns};
+
+use crate::error::{io_error, Result};
 use crate::prepare::square_crop;
+use crate::split::LabelledCrop;
 
 /// Faces embedded per batch.
 const BATCH: usize = 64;
@@ -32,6 +40,39 @@ pub struct RowMetrics {
     pub pixel_l1: Option<f64>,
     /// ROC points `(FAR, TAR)`, thinned to at most 400 for plotting.
     pub roc: Vec<(f64, f64)>,
+    /// CMC at ranks 1, 2, ... up to [`CMC_RANKS`] (or the gallery size).
+    pub cmc: Vec<f64>,
+    /// Genuine and impostor score histograms with the row's thresholds.
+    pub scores: ScoreHistogram,
+    /// 95% subject-bootstrap intervals; `None` when not computed.
+    pub intervals: Option<BootstrapIntervals>,
+}
+
+/// Highest rank of the CMC curve kept per row.
+pub const CMC_RANKS: usize = 20;
+
+/// Histograms of a row's genuine and impostor cosine scores on [-1, 1].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScoreHistogram {
+    /// Bins per histogram, equally wide on [-1, 1].
+    pub bins: usize,
+    /// Genuine pair counts per bin.
+    pub genuine: Vec<u64>,
+    /// Impostor pair counts per bin.
+    pub impostor: Vec<u64>,
+    /// The EER threshold.
+    pub eer_threshold: f64,
+    /// The thresholds of TAR@FAR=1e-2 and 1e-3 (step convention).
+    pub far_thresholds: [f64; 2],
+}
+
+fn histogram(scores: &[f64], bins: usize) -> Vec<u64> {
+    let mut counts = vec![0u64; bins];
+    for &s in scores {
+        let bin = (((s + 1.0) / 2.0) * bins as f64).floor();
+        counts[(bin.max(0.0) as usize).min(bins - 1)] += 1;
+    }
+    counts
 }
 
 /// Embeds aligned crops of any size (resized to 112 x 112) as one flat buffer of 192-d rows.
@@ -61,6 +102,11 @@ pub fn mean_abs_difference(a: &RgbImage, b: &RgbImage) -> f64 {
     total as f64 / (255.0 * a.as_raw().len().max(1) as f64)
 }
 
+/// Every probe's cosine similarity to every gallery image.
+pub fn score_matrix(gallery: &[f32], probes: &[f32]) -> Result<ScoreMatrix> {
+    Ok(cosine_similarity_matrix(probes, gallery, EMBEDDING_DIM)?)
+}
+
 /// Scores every probe against every gallery image and computes the row's metrics.
 pub fn score_row(
     method: &str,
@@ -69,22 +115,83 @@ pub fn score_row(
     probes: &[f32],
     probe_ids: &[String],
 ) -> Result<RowMetrics> {
-    let scores = cosine_similarity_matrix(probes, gallery, EMBEDDING_DIM)?;
-    let (genuine, impostor) = all_pairs(&scores, probe_ids, gallery_ids)?;
+    row_metrics(
+        method,
+        &score_matrix(gallery, probes)?,
+        gallery_ids,
+        probe_ids,
+    )
+}
+
+/// The row's metrics from its score matrix (no bootstrap intervals).
+pub fn row_metrics(
+    method: &str,
+    scores: &ScoreMatrix,
+    gallery_ids: &[String],
+    probe_ids: &[String],
+) -> Result<RowMetrics> {
+    let (genuine, impostor) = all_pairs(scores, probe_ids, gallery_ids)?;
     let roc = Roc::from_scores(&genuine, &impostor)?;
     let stride = roc.len().div_ceil(400).max(1);
     let points = (0..roc.len())
         .filter(|i| i % stride == 0 || *i + 1 == roc.len())
         .map(|i| (roc.far(i), roc.tar(i)))
         .collect();
+    let ranks: Vec<usize> = (1..=CMC_RANKS.min(scores.cols().max(1))).collect();
+    let (tar_1e2, tar_1e3) = (roc.tar_at_far(1e-2)?, roc.tar_at_far(1e-3)?);
+    let eer = roc.eer();
     Ok(RowMetrics {
         method: method.to_string(),
-        rank1: rank1(&scores, probe_ids, gallery_ids)?,
-        tar_far_1e2: roc.tar_at_far(1e-2)?.step.tar,
-        tar_far_1e3: roc.tar_at_far(1e-3)?.step.tar,
+        rank1: rank1(scores, probe_ids, gallery_ids)?,
+        tar_far_1e2: tar_1e2.step.tar,
+        tar_far_1e3: tar_1e3.step.tar,
         auc: roc.auc(),
-        eer: roc.eer().rate,
+        eer: eer.rate,
         pixel_l1: None,
         roc: points,
+        cmc: cmc(scores, probe_ids, gallery_ids, &ranks)?,
+        scores: ScoreHistogram {
+            bins: 80,
+            genuine: histogram(&genuine, 80),
+            impostor: histogram(&impostor, 80),
+            eer_threshold: eer.threshold,
+            far_thresholds: [tar_1e2.step.threshold, tar_1e3.step.threshold],
+        },
+        intervals: None,
     })
+}
+
+/// Writes a row's scores as a bob 4-column file (`claimed_id real_id test_label score`: the
+/// gallery image's subject, the probe's subject, the probe's path), which `bob.bio` and
+/// `visnir metrics` read.
+pub fn write_score_file(
+    path: &Path,
+    scores: &ScoreMatrix,
+    gallery: &[LabelledCrop],
+    probes: &[LabelledCrop],
+) -> Result<()> {
+    let label = |crop: &LabelledCrop| {
+        crop.path
+            .to_string_lossy()
+            .replace(char::is_whitespace, "%20")
+    };
+    let ids = |crops: &[LabelledCrop]| crops.iter().map(|c| c.subject.clone()).collect::<Vec<_>>();
+    let comparisons = comparisons_from_matrix(
+        scores,
+        &ids(probes),
+        &probes.iter().map(label).collect::<Vec<_>>(),
+        &ids(gallery),
+        &gallery.iter().map(label).collect::<Vec<_>>(),
+    )?;
+    let mut text = Vec::new();
+    writeln!(
+        text,
+        "# visnir: claimed_id (gallery subject) real_id (probe subject) test_label (probe) score (cosine)"
+    )
+    .map_err(|e| io_error(path, e))?;
+    write_bob(&mut text, &comparisons, BobColumns::Four)?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+    }
+    std::fs::write(path, text).map_err(|e| io_error(path, e))
 }

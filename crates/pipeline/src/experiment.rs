@@ -12,11 +12,14 @@ use indicatif::{ProgressBar, ProgressStyle};
 use visnir_datasets::PairedLayout;
 use visnir_ffe::Embedder;
 use visnir_gan::{load_generator, Direction, GeneratorConfig, TrainConfig};
+use visnir_metrics::SubjectBootstrap;
 
 use crate::curves::{CurvePoint, Validation};
 use crate::data::{ensure_synthetic, protocol};
 use crate::error::{io_error, Result};
-use crate::evaluate::{embed_crops, mean_abs_difference, score_row, RowMetrics};
+use crate::evaluate::{
+    embed_crops, mean_abs_difference, row_metrics, score_matrix, write_score_file, RowMetrics,
+};
 use crate::method::Method;
 use crate::prepare::Aligner;
 use crate::scale::{Scale, Settings};
@@ -49,6 +52,8 @@ pub struct ExperimentConfig {
     pub seed: u64,
     /// Which checkpoint of each model translates the test gallery.
     pub select: Select,
+    /// Subject-bootstrap resamples for the table's 95% intervals (0: none).
+    pub bootstrap: usize,
     /// A change to each method's training configuration (an ablation; `None` for the methods
     /// as defined).
     pub adjust: Option<fn(Method, &mut TrainConfig)>,
@@ -98,6 +103,8 @@ pub struct Outcome {
     pub seconds: Vec<(String, f64)>,
     /// The dataset root used.
     pub data_root: PathBuf,
+    /// The seed of the bootstrap intervals.
+    pub bootstrap_seed: u64,
 }
 
 /// A progress bar for one stage.
@@ -190,13 +197,18 @@ pub fn run(config: &ExperimentConfig) -> Result<Outcome> {
             fake
         };
         let embeddings = embed_crops(&embedder, &fake)?;
-        let mut row = score_row(
-            method.label(),
-            &embeddings,
-            &split.gallery_ids(),
-            &probe_embeddings,
-            &split.probe_ids(),
-        )?;
+        let scores = score_matrix(&embeddings, &probe_embeddings)?;
+        let (gallery_ids, probe_ids) = (split.gallery_ids(), split.probe_ids());
+        let mut row = row_metrics(method.label(), &scores, &gallery_ids, &probe_ids)?;
+        if config.bootstrap > 0 {
+            let bootstrap = SubjectBootstrap::new(&scores, &probe_ids, &gallery_ids)?;
+            row.intervals =
+                Some(bootstrap.intervals(config.bootstrap, config.seed, 0.95, &[1e-2, 1e-3])?);
+        }
+        let score_file = report_dir(&config.out)
+            .join("scores")
+            .join(format!("{}.txt", method.slug()));
+        write_score_file(&score_file, &scores, &split.gallery, &split.probes)?;
         row.pixel_l1 = Some(twin_l1(&split, &fake));
         tracing::info!(
             method = method.label(),
@@ -218,6 +230,7 @@ pub fn run(config: &ExperimentConfig) -> Result<Outcome> {
         validation_level,
         seconds: laps.seconds,
         data_root: root,
+        bootstrap_seed: config.seed,
     })
 }
 

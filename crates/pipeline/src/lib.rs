@@ -10,6 +10,7 @@ mod data;
 mod error;
 mod evaluate;
 mod experiment;
+mod html;
 mod method;
 mod plots;
 mod prepare;
@@ -17,6 +18,7 @@ mod register;
 mod regression;
 mod report;
 mod scale;
+mod score_plots;
 mod split;
 mod train;
 

@@ -21,6 +21,20 @@ pub enum Method {
 }
 
 impl Method {
+    /// Every method, in table order.
+    pub const ALL: [Method; 5] = [
+        Method::NoTranslation,
+        Method::Basic,
+        Method::BasicLpc,
+        Method::FfeLpc,
+        Method::FfeOfficial,
+    ];
+
+    /// The method printed as `label` in a table.
+    pub fn from_label(label: &str) -> Option<Method> {
+        Method::ALL.into_iter().find(|m| m.label() == label)
+    }
+
     /// The name printed in the table (the paper's wording).
     pub fn label(self) -> &'static str {
         match self {

@@ -18,7 +18,7 @@ use crate::method::Method;
 /// DejaVu Sans (licence in `data/fonts/LICENSE-DejaVu.txt`): plots need no system fonts.
 const FONT: &[u8] = include_bytes!("../../../data/fonts/DejaVuSans.ttf");
 
-const COLOURS: [RGBColor; 6] = [
+pub(crate) const COLOURS: [RGBColor; 6] = [
     RGBColor(90, 90, 90),
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
@@ -27,7 +27,7 @@ const COLOURS: [RGBColor; 6] = [
     RGBColor(148, 103, 189),
 ];
 
-fn fonts() {
+pub(crate) fn fonts() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         if register_font("sans-serif", FontStyle::Normal, FONT).is_err() {
@@ -36,7 +36,7 @@ fn fonts() {
     });
 }
 
-fn plot_error(path: &Path, e: impl std::fmt::Display) -> PipelineError {
+pub(crate) fn plot_error(path: &Path, e: impl std::fmt::Display) -> PipelineError {
     PipelineError::Io {
         path: path.to_path_buf(),
         message: format!("drawing: {e}"),

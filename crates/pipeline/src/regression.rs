@@ -13,7 +13,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{io_error, Result};
-use crate::evaluate::RowMetrics;
+use crate::evaluate::{RowMetrics, ScoreHistogram};
 use crate::experiment::{methods, ExperimentConfig, Outcome, Select};
 use crate::method::Method;
 use crate::scale::Scale;
@@ -106,6 +106,15 @@ fn missing_row(method: &str) -> RowMetrics {
         eer: f64::NAN,
         pixel_l1: None,
         roc: Vec::new(),
+        cmc: Vec::new(),
+        scores: ScoreHistogram {
+            bins: 0,
+            genuine: Vec::new(),
+            impostor: Vec::new(),
+            eer_threshold: f64::NAN,
+            far_thresholds: [f64::NAN; 2],
+        },
+        intervals: None,
     }
 }
 
@@ -215,6 +224,7 @@ pub fn regression_experiment(out: &Path) -> ExperimentConfig {
         out: out.to_path_buf(),
         seed: 0,
         select: Select::Last,
+        bootstrap: 0,
         adjust: None,
     }
 }

@@ -5,10 +5,14 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
+use visnir_metrics::Interval;
 
 use crate::error::{io_error, PipelineError, Result};
 use crate::experiment::Outcome;
+use crate::html;
+use crate::method::Method;
 use crate::plots;
+use crate::score_plots;
 
 /// The paper's tables (and the literature rows of Table II), bundled.
 pub const PAPER_TABLES: &str = include_str!("../../../data/reference/paper-tables.json");
@@ -50,6 +54,14 @@ fn pct(v: f64) -> String {
     format!("{:.1}", 100.0 * v)
 }
 
+/// `73.3 [65.0, 81.2]` in percent, or the value alone without an interval.
+fn with_interval(v: f64, interval: Option<Interval>) -> String {
+    match interval {
+        Some(i) => format!("{} [{}, {}]", pct(v), pct(i.low), pct(i.high)),
+        None => pct(v),
+    }
+}
+
 fn paper_value(row: Option<&Value>, key: &str) -> String {
     row.and_then(|r| r[key].as_f64())
         .map_or("–".to_string(), |v| format!("{v:.1}"))
@@ -80,20 +92,37 @@ pub fn markdown(table: PaperTable, outcome: &Outcome, scale: &str) -> Result<Str
         "Measured on the real database with the protocol in `protocol.txt`."
     };
     let _ = writeln!(s, "{caption} Values in percent; TAR@FAR uses the step convention (largest TAR whose FAR does not exceed the target).\n");
-    let _ = writeln!(s, "| Method | Rank-1 | TAR@FAR=1% | TAR@FAR=0.1% | paper Rank-1 | paper TAR@FAR=1% | paper TAR@FAR=0.1% |");
-    let _ = writeln!(s, "|---|---|---|---|---|---|---|");
+    let _ = writeln!(s, "| Method | Rank-1 | TAR@FAR=1% | TAR@FAR=0.1% | EER | paper Rank-1 | paper TAR@FAR=1% | paper TAR@FAR=0.1% |");
+    let _ = writeln!(s, "|---|---|---|---|---|---|---|---|");
     for row in &outcome.rows {
         let p = find(&row.method);
+        let iv = row.intervals.as_ref();
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} |",
             row.method,
-            pct(row.rank1),
-            pct(row.tar_far_1e2),
-            pct(row.tar_far_1e3),
+            with_interval(row.rank1, iv.map(|i| i.rank1)),
+            with_interval(
+                row.tar_far_1e2,
+                iv.and_then(|i| i.tar_at_far.first()).map(|t| t.1)
+            ),
+            with_interval(
+                row.tar_far_1e3,
+                iv.and_then(|i| i.tar_at_far.get(1)).map(|t| t.1)
+            ),
+            with_interval(row.eer, iv.map(|i| i.eer)),
             paper_value(p, "rank1"),
             paper_value(p, "tar_far_1e2"),
             paper_value(p, "tar_far_1e3"),
+        );
+    }
+    if let Some(iv) = outcome.rows.iter().find_map(|r| r.intervals.as_ref()) {
+        let _ = writeln!(
+            s,
+            "\nBrackets: {:.0}% intervals of a subject-level bootstrap ({} resamples of the test subjects with replacement, seed {}): they cover which test subjects were drawn, not the variation between training runs.",
+            100.0 * iv.level,
+            iv.resamples,
+            outcome.bootstrap_seed
         );
     }
     let literature: Vec<&Value> = paper
@@ -160,6 +189,7 @@ pub fn json(table: PaperTable, outcome: &Outcome, scale: &str) -> Result<Value> 
             json!({
                 "method": r.method, "rank1": r.rank1, "tar_far_1e2": r.tar_far_1e2,
                 "tar_far_1e3": r.tar_far_1e3, "auc": r.auc, "eer": r.eer, "pixel_l1": r.pixel_l1,
+                "intervals": r.intervals, "cmc": r.cmc,
                 "paper_percent": p.cloned(),
             })
         })
@@ -172,11 +202,13 @@ pub fn json(table: PaperTable, outcome: &Outcome, scale: &str) -> Result<Value> 
         "sizes": outcome.sizes,
         "skipped": outcome.skipped,
         "seconds": outcome.seconds,
+        "bootstrap_seed": outcome.bootstrap_seed,
         "rows": rows,
     }))
 }
 
-/// Writes `<stem>.md`, `<stem>.json`, `roc.png`, `translations.png`, `losses.png` and, with
+/// Writes `<stem>.md`, `<stem>.json`, `roc.png`, `det.png`, `cmc.png`, `scores.png`,
+/// `translations.png`, `losses.png` and, with
 /// validation pairs, `curves.json` and `curves.png` into `dir`; returns the paths written.
 pub fn write(
     dir: &Path,
@@ -197,7 +229,13 @@ pub fn write(
     plots::translations(&grid, &outcome.examples)?;
     let losses = dir.join("losses.png");
     plots::losses(&losses, &outcome.loss_logs)?;
-    let mut files = vec![md, js, roc, grid, losses];
+    let det = dir.join("det.png");
+    score_plots::det(&det, &outcome.rows, &title(table, outcome, scale))?;
+    let cmc = dir.join("cmc.png");
+    score_plots::cmc(&cmc, &outcome.rows, &title(table, outcome, scale))?;
+    let histograms = dir.join("scores.png");
+    score_plots::score_histograms(&histograms, &outcome.rows)?;
+    let mut files = vec![md, js, roc, det, cmc, histograms, grid, losses];
     if outcome.curves.iter().any(|(_, c)| !c.is_empty()) {
         let curves_json = dir.join("curves.json");
         let curves: Vec<Value> = outcome
@@ -220,5 +258,29 @@ pub fn write(
         )?;
         files.extend([curves_json, curves_png]);
     }
+    let captions = [
+        ("roc.png", "ROC curves (FAR on a log axis)"),
+        ("det.png", "DET curves on normal-deviate axes"),
+        ("cmc.png", "CMC curves, ranks 1 to 20"),
+        ("scores.png", "Genuine and impostor score densities; the EER threshold solid, FAR 1e-2 and 1e-3 dashed"),
+        ("translations.png", "Input VIS, true NIR and each model's fake NIR"),
+        ("losses.png", "Training losses"),
+        ("curves.png", "Learning curves on the validation pairs"),
+    ];
+    let figures: Vec<html::Figure> = captions
+        .iter()
+        .map(|(name, caption)| html::Figure {
+            path: dir.join(name),
+            caption,
+        })
+        .filter(|f| files.contains(&f.path))
+        .collect();
+    let slugs: Vec<&str> = outcome
+        .rows
+        .iter()
+        .map(|r| Method::from_label(&r.method).map_or("scores", Method::slug))
+        .collect();
+    let page = html::page(&title(table, outcome, scale), outcome, &slugs, &figures)?;
+    files.push(html::write(dir, &page)?);
     Ok(files)
 }

@@ -41,9 +41,28 @@ fn tiny_experiment_on_a_real_layout_tree_writes_the_report() {
         out: dir.join("run"),
         seed: 1,
         select: Select::Last,
+        bootstrap: 50,
         adjust: None,
     };
     let outcome = visnir_pipeline::run(&config).unwrap();
+    for row in &outcome.rows {
+        let intervals = row.intervals.as_ref().expect("bootstrap intervals");
+        assert!(intervals.rank1.contains(row.rank1), "{}", row.method);
+        assert!(intervals.tar_at_far[0].1.contains(row.tar_far_1e2));
+        let file = config.out.join("report/scores").join(format!(
+            "{}.txt",
+            Method::from_label(&row.method).unwrap().slug()
+        ));
+        let comparisons = visnir_metrics::score_file::read_bob(&file, None).unwrap();
+        let (genuine, impostor) = visnir_metrics::score_file::split_comparisons(&comparisons);
+        let report = visnir_metrics::verify(&genuine, &impostor, &[1e-2]).unwrap();
+        assert_eq!(
+            report.tar_at_far[0].step.tar, row.tar_far_1e2,
+            "{}",
+            row.method
+        );
+        assert_eq!(report.eer.rate, row.eer);
+    }
     assert!(
         !outcome.synthetic,
         "given with --data, it is treated as real data"
@@ -82,6 +101,7 @@ fn tiny_experiment_on_a_real_layout_tree_writes_the_report() {
         "{md}"
     );
     assert!(!md.contains("SYNTHETIC"));
+    check_html_report(&report_dir(&config.out), &files);
 
     let protocol = std::fs::read_to_string(config.out.join("protocol.txt")).unwrap();
     let again = ExperimentConfig {
@@ -97,4 +117,51 @@ fn tiny_experiment_on_a_real_layout_tree_writes_the_report() {
         protocol,
         std::fs::read_to_string(config.out.join("protocol.txt")).unwrap()
     );
+}
+
+/// `index.html` embeds every figure the report wrote (as a PNG that decodes to the file's
+/// bytes), links every score file, and its table holds the numbers of `table2.json`.
+fn check_html_report(dir: &std::path::Path, files: &[std::path::PathBuf]) {
+    use base64::Engine as _;
+    let page = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    let pngs: Vec<&std::path::PathBuf> = files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "png"))
+        .collect();
+    assert!(pngs.len() >= 6);
+    for png in pngs {
+        let name = png.file_name().unwrap().to_str().unwrap();
+        let tag = format!("data-file=\"{name}\" src=\"data:image/png;base64,");
+        let start = page
+            .find(&tag)
+            .unwrap_or_else(|| panic!("{name} not embedded"))
+            + tag.len();
+        let end = start + page[start..].find('"').unwrap();
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(&page[start..end])
+            .unwrap();
+        assert_eq!(bytes, std::fs::read(png).unwrap(), "{name}");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("table2.json")).unwrap()).unwrap();
+    for row in json["rows"].as_array().unwrap() {
+        let method = row["method"].as_str().unwrap();
+        let start = page
+            .find(&format!("<tr data-method=\"{method}\""))
+            .unwrap_or_else(|| panic!("{method} not in the table"));
+        let tr = &page[start..start + page[start..].find("</tr>").unwrap()];
+        for (attribute, key) in [
+            ("data-rank1", "rank1"),
+            ("data-tar-far-1e2", "tar_far_1e2"),
+            ("data-tar-far-1e3", "tar_far_1e3"),
+            ("data-eer", "eer"),
+        ] {
+            let at = tr.find(&format!("{attribute}=\"")).unwrap() + attribute.len() + 2;
+            let value: f64 = tr[at..at + tr[at..].find('"').unwrap()].parse().unwrap();
+            assert_eq!(value, row[key].as_f64().unwrap(), "{method} {key}");
+        }
+        let slug = Method::from_label(method).unwrap().slug();
+        assert!(tr.contains(&format!("href=\"scores/{slug}.txt\"")));
+        assert!(dir.join("scores").join(format!("{slug}.txt")).is_file());
+    }
 }
