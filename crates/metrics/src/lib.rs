@@ -23,7 +23,9 @@
 
 mod bootstrap;
 mod error;
+mod frechet;
 mod identification;
+mod image_quality;
 mod roc;
 mod similarity;
 mod sort;
@@ -37,9 +39,11 @@ pub use bootstrap::{
     percentile_intervals, BootstrapIntervals, Interval, Resample, SubjectBootstrap,
 };
 pub use error::{MetricsError, Result};
+pub use frechet::frechet_distance;
 pub use identification::{
     all_pairs, cmc, identify, rank1, true_identity_ranks, IdentificationReport, ScoreMatrix,
 };
+pub use image_quality::{psnr, ssim, Planes};
 pub use roc::{split_by_label, Eer, OperatingPoint, Roc, TarAtFar};
 pub use similarity::cosine_similarity_matrix;
 pub use verification::{verify, VerificationReport};

@@ -5,7 +5,8 @@ use image::RgbImage;
 use serde::Serialize;
 use visnir_ffe::{Embedder, CROP_SIZE, EMBEDDING_DIM};
 use visnir_metrics::{
-    all_pairs, cmc, cosine_similarity_matrix, rank1, BootstrapIntervals, Roc, ScoreMatrix,
+    all_pairs, cmc, cosine_similarity_matrix, frechet_distance, psnr, rank1, ssim,
+    BootstrapIntervals, Planes, Roc, ScoreMatrix,
 };
 
 use std::io::Write;
@@ -46,6 +47,56 @@ pub struct RowMetrics {
     pub scores: ScoreHistogram,
     /// 95% subject-bootstrap intervals; `None` when not computed.
     pub intervals: Option<BootstrapIntervals>,
+    /// How close the matched gallery is to the true NIR twins; `None` when not measured.
+    pub quality: Option<TranslationQuality>,
+}
+
+/// Image-quality numbers of a (translated) gallery against the true NIR twins.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct TranslationQuality {
+    /// Mean PSNR (dB) over the twin pairs, as scikit-image computes it.
+    pub psnr: f64,
+    /// Mean SSIM over the twin pairs (Wang et al. 2004, as scikit-image computes it).
+    pub ssim: f64,
+    /// The Fréchet distance between the MobileFaceNet embeddings of the gallery and of the NIR
+    /// probes (the FID formula in the face-embedding space; not Inception-FID).
+    pub embedding_frechet: f64,
+}
+
+/// An image's samples as planes (R, G, B), on 0..255.
+fn planar(image: &RgbImage) -> Vec<f64> {
+    (0..3)
+        .flat_map(|c| image.pixels().map(move |p| p.0[c] as f64))
+        .collect()
+}
+
+/// PSNR and SSIM of each gallery image against its NIR twin (`twins`: gallery, probe index
+/// pairs), averaged, and the embedding Fréchet distance of the gallery to the probes.
+pub fn translation_quality(
+    twins: &[(usize, usize)],
+    gallery: &[RgbImage],
+    probes: &[RgbImage],
+    gallery_embeddings: &[f32],
+    probe_embeddings: &[f32],
+) -> Result<TranslationQuality> {
+    let (mut psnr_sum, mut ssim_sum) = (0.0, 0.0);
+    for &(g, p) in twins {
+        let (a, b) = (planar(&probes[p]), planar(&gallery[g]));
+        let plane = |data| Planes {
+            data,
+            width: probes[p].width() as usize,
+            height: probes[p].height() as usize,
+            channels: 3,
+        };
+        psnr_sum += psnr(plane(&a), plane(&b), 255.0)?;
+        ssim_sum += ssim(plane(&a), plane(&b), 255.0)?;
+    }
+    let n = twins.len().max(1) as f64;
+    Ok(TranslationQuality {
+        psnr: psnr_sum / n,
+        ssim: ssim_sum / n,
+        embedding_frechet: frechet_distance(gallery_embeddings, probe_embeddings, EMBEDDING_DIM)?,
+    })
 }
 
 /// Highest rank of the CMC curve kept per row.
@@ -158,6 +209,7 @@ pub fn row_metrics(
             far_thresholds: [tar_1e2.step.threshold, tar_1e3.step.threshold],
         },
         intervals: None,
+        quality: None,
     })
 }
 

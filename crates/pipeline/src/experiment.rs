@@ -18,7 +18,8 @@ use crate::curves::{CurvePoint, Validation};
 use crate::data::{ensure_synthetic, protocol};
 use crate::error::{io_error, Result};
 use crate::evaluate::{
-    embed_crops, mean_abs_difference, row_metrics, score_matrix, write_score_file, RowMetrics,
+    embed_crops, mean_abs_difference, row_metrics, score_matrix, translation_quality,
+    write_score_file, RowMetrics,
 };
 use crate::method::Method;
 use crate::prepare::Aligner;
@@ -210,6 +211,13 @@ pub fn run(config: &ExperimentConfig) -> Result<Outcome> {
             .join(format!("{}.txt", method.slug()));
         write_score_file(&score_file, &scores, &split.gallery, &split.probes)?;
         row.pixel_l1 = Some(twin_l1(&split, &fake));
+        row.quality = Some(translation_quality(
+            &split.twins,
+            &fake,
+            &split.probe_crops(),
+            &embeddings,
+            &probe_embeddings,
+        )?);
         tracing::info!(
             method = method.label(),
             rank1 = row.rank1,

@@ -50,7 +50,7 @@ fn table_row(row: &RowMetrics, score_file: &str) -> String {
     let iv = row.intervals.as_ref();
     format!(
         "<tr data-method=\"{m}\" data-rank1=\"{r1}\" data-tar-far-1e2=\"{t2}\" data-tar-far-1e3=\"{t3}\" data-eer=\"{eer}\">\
-         <td>{m}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.4}</td><td>{}</td>\
+         <td>{m}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.4}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
          <td><a href=\"scores/{score_file}\">{score_file}</a></td></tr>",
         cell(row.rank1, iv.map(|i| i.rank1)),
         cell(row.tar_far_1e2, iv.and_then(|i| i.tar_at_far.first()).map(|t| t.1)),
@@ -58,6 +58,9 @@ fn table_row(row: &RowMetrics, score_file: &str) -> String {
         cell(row.eer, iv.map(|i| i.eer)),
         row.auc,
         row.pixel_l1.map_or("–".to_string(), |l| format!("{l:.3}")),
+        row.quality.map_or("–".to_string(), |q| format!("{:.2}", q.psnr)),
+        row.quality.map_or("–".to_string(), |q| format!("{:.3}", q.ssim)),
+        row.quality.map_or("–".to_string(), |q| format!("{:.3}", q.embedding_frechet)),
         m = escape(&row.method),
         r1 = row.rank1,
         t2 = row.tar_far_1e2,
@@ -74,7 +77,7 @@ pub fn page(title: &str, outcome: &Outcome, slugs: &[&str], figures: &[Figure]) 
         s,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title><style>\
          body{{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}}\
-         table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}\
+         table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right;white-space:nowrap}}\
          td:first-child,th:first-child{{text-align:left}}.ci{{color:#777;font-size:90%}}\
          figure{{margin:1.5em 0}}img{{max-width:100%;border:1px solid #eee}}figcaption{{color:#555}}\
          </style></head><body>\n<h1>{t}</h1>\n",
@@ -97,7 +100,7 @@ pub fn page(title: &str, outcome: &Outcome, slugs: &[&str], figures: &[Figure]) 
         ),
         outcome.bootstrap_seed
     );
-    s.push_str("<h2>Results</h2>\n<table id=\"results\"><tr><th>Method</th><th>Rank-1</th><th>TAR@FAR=1%</th><th>TAR@FAR=0.1%</th><th>EER</th><th>AUC</th><th>pixel L1 to NIR</th><th>scores (bob 4-column)</th></tr>\n");
+    s.push_str("<h2>Results</h2>\n<table id=\"results\"><tr><th>Method</th><th>Rank-1</th><th>TAR@FAR=1%</th><th>TAR@FAR=0.1%</th><th>EER</th><th>AUC</th><th>pixel L1 to NIR</th><th>PSNR (dB)</th><th>SSIM</th><th>embedding Fréchet</th><th>scores (bob 4-column)</th></tr>\n");
     for (row, slug) in outcome.rows.iter().zip(slugs) {
         s.push_str(&table_row(row, &format!("{slug}.txt")));
         s.push('\n');
@@ -107,7 +110,7 @@ pub fn page(title: &str, outcome: &Outcome, slugs: &[&str], figures: &[Figure]) 
         Some(iv) => {
             let _ = writeln!(
                 s,
-                "<p>Values in percent. Brackets: {:.0}% intervals of a subject-level bootstrap ({} resamples of the test subjects with replacement): they cover which test subjects were drawn, not the variation between training runs.</p>",
+                "<p>Rates in percent. Pixel L1 (0..1), PSNR and SSIM (as scikit-image computes them) compare the gallery as matched with the true NIR twins; the embedding Fréchet distance is the FID formula between the MobileFaceNet embeddings of the gallery and of the NIR probes (not Inception-FID). Brackets: {:.0}% intervals of a subject-level bootstrap ({} resamples of the test subjects with replacement): they cover which test subjects were drawn, not the variation between training runs.</p>",
                 100.0 * iv.level,
                 iv.resamples
             );

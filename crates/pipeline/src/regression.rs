@@ -115,6 +115,7 @@ fn missing_row(method: &str) -> RowMetrics {
             far_thresholds: [f64::NAN; 2],
         },
         intervals: None,
+        quality: None,
     }
 }
 

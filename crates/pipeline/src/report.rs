@@ -116,6 +116,27 @@ pub fn markdown(table: PaperTable, outcome: &Outcome, scale: &str) -> Result<Str
             paper_value(p, "tar_far_1e3"),
         );
     }
+    if outcome.rows.iter().any(|r| r.quality.is_some()) {
+        let _ = writeln!(s, "\nThe gallery as matched against the true NIR twins (pixel L1 on 0..1, PSNR in dB and SSIM as scikit-image computes them) and the Fréchet distance between the MobileFaceNet embeddings of the gallery and of the NIR probes (the FID formula in the face-embedding space, not Inception-FID):\n");
+        let _ = writeln!(
+            s,
+            "| Method | pixel L1 | PSNR | SSIM | embedding Fréchet distance |"
+        );
+        let _ = writeln!(s, "|---|---|---|---|---|");
+        for row in &outcome.rows {
+            if let Some(q) = row.quality {
+                let _ = writeln!(
+                    s,
+                    "| {} | {:.3} | {:.2} | {:.3} | {:.3} |",
+                    row.method,
+                    row.pixel_l1.unwrap_or(f64::NAN),
+                    q.psnr,
+                    q.ssim,
+                    q.embedding_frechet
+                );
+            }
+        }
+    }
     if let Some(iv) = outcome.rows.iter().find_map(|r| r.intervals.as_ref()) {
         let _ = writeln!(
             s,
@@ -189,7 +210,7 @@ pub fn json(table: PaperTable, outcome: &Outcome, scale: &str) -> Result<Value> 
             json!({
                 "method": r.method, "rank1": r.rank1, "tar_far_1e2": r.tar_far_1e2,
                 "tar_far_1e3": r.tar_far_1e3, "auc": r.auc, "eer": r.eer, "pixel_l1": r.pixel_l1,
-                "intervals": r.intervals, "cmc": r.cmc,
+                "intervals": r.intervals, "cmc": r.cmc, "quality": r.quality,
                 "paper_percent": p.cloned(),
             })
         })

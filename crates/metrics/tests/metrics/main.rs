@@ -3,6 +3,7 @@
 
 mod bootstrap;
 mod fuzz;
+mod image_quality;
 mod properties;
 mod score_files;
 mod sklearn_parity;
