@@ -75,6 +75,10 @@ pub struct ReproduceArgs {
     /// paper) or `best` (best validation Rank-1 + TAR@FAR=1%).
     #[arg(long, default_value = "last", value_parser = parse_select)]
     select: Select,
+    /// Repeat training with each of these seeds on the same data and split (`--seed`), each in
+    /// `<out>/seeds/<seed>/` (resumable), and summarise mean +- sd in `report/seeds.md`.
+    #[arg(long, value_delimiter = ',')]
+    seeds: Option<Vec<u64>>,
     /// Subject-bootstrap resamples behind the table's 95% intervals (0: no intervals).
     #[arg(long, default_value_t = 1000)]
     bootstrap: usize,
@@ -164,20 +168,67 @@ pub fn run(args: ReproduceArgs, table: PaperTable) -> anyhow::Result<()> {
         out: out.clone(),
         seed: args.seed,
         select: args.select,
+        training_seed: None,
         bootstrap: args.bootstrap,
         adjust: None,
     };
-    let outcome = visnir_pipeline::run(&config)?;
-    let dir = report_dir(&out);
-    let files = visnir_pipeline::write_report(&dir, table, &outcome, args.scale.name())?;
-    println!(
-        "{}",
-        visnir_pipeline::markdown(table, &outcome, args.scale.name())?
-    );
-    println!("report:");
-    for f in files {
-        println!("  {}", f.display());
+    match args.seeds {
+        Some(seeds) => run_seeds(&config, &seeds, table, args.scale.name())?,
+        None => {
+            let outcome = visnir_pipeline::run(&config)?;
+            let dir = report_dir(&out);
+            let files = visnir_pipeline::write_report(&dir, table, &outcome, args.scale.name())?;
+            println!(
+                "{}",
+                visnir_pipeline::markdown(table, &outcome, args.scale.name())?
+            );
+            println!("report:");
+            for f in files {
+                println!("  {}", f.display());
+            }
+        }
     }
     println!("total wall time: {:.0} s", start.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Trains and evaluates every method once per training seed on the one split of `config`,
+/// writes each seed's report and the summary `report/seeds.{md,json}`.
+fn run_seeds(
+    config: &ExperimentConfig,
+    seeds: &[u64],
+    table: PaperTable,
+    scale: &str,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(!seeds.is_empty(), "--seeds lists no seed");
+    let mut runs = Vec::new();
+    for &seed in seeds {
+        let run = ExperimentConfig {
+            training_seed: Some(seed),
+            ..config.clone()
+        };
+        let outcome = visnir_pipeline::run(&run)?;
+        visnir_pipeline::write_report(&report_dir(&run.run_dir()), table, &outcome, scale)?;
+        println!(
+            "training seed {seed}: {}",
+            report_dir(&run.run_dir()).join("index.html").display()
+        );
+        runs.push((seed, outcome.rows));
+    }
+    let dir = report_dir(&config.out);
+    std::fs::create_dir_all(&dir).with_context(|| dir.display().to_string())?;
+    let md = visnir_pipeline::seeds::markdown(&runs, config.seed);
+    let md_path = dir.join("seeds.md");
+    std::fs::write(&md_path, &md).with_context(|| md_path.display().to_string())?;
+    let json_path = dir.join("seeds.json");
+    let json = visnir_pipeline::seeds::json(&runs, config.seed);
+    std::fs::write(&json_path, serde_json::to_string_pretty(&json)?)
+        .with_context(|| json_path.display().to_string())?;
+    println!("{md}");
+    println!(
+        "report:\n  {}\n  {}",
+        md_path.display(),
+        json_path.display()
+    );
     Ok(())
 }

@@ -49,8 +49,12 @@ pub struct ExperimentConfig {
     pub device: Device,
     /// Output directory: data (if synthetic), cache, models, report.
     pub out: PathBuf,
-    /// Seed of the synthetic data, the split and training.
+    /// Seed of the synthetic data, the split, the bootstrap and (unless `training_seed` is
+    /// set) training.
     pub seed: u64,
+    /// Seed of training alone, for runs that repeat training on a fixed split; its models and
+    /// report go under `out/seeds/<seed>/`.
+    pub training_seed: Option<u64>,
     /// Which checkpoint of each model translates the test gallery.
     pub select: Select,
     /// Subject-bootstrap resamples for the table's 95% intervals (0: none).
@@ -58,6 +62,16 @@ pub struct ExperimentConfig {
     /// A change to each method's training configuration (an ablation; `None` for the methods
     /// as defined).
     pub adjust: Option<fn(Method, &mut TrainConfig)>,
+}
+
+impl ExperimentConfig {
+    /// Where the models and the report go: `out`, or `out/seeds/<training seed>`.
+    pub fn run_dir(&self) -> PathBuf {
+        match self.training_seed {
+            Some(seed) => self.out.join("seeds").join(seed.to_string()),
+            None => self.out.clone(),
+        }
+    }
 }
 
 /// Which checkpoint of a trained model is tested.
@@ -185,7 +199,7 @@ pub fn run(config: &ExperimentConfig) -> Result<Outcome> {
         let fake = if method == Method::NoTranslation {
             split.gallery_crops()
         } else {
-            let dir = config.out.join("models").join(method.slug());
+            let dir = config.run_dir().join("models").join(method.slug());
             let (fake, curve) =
                 train_and_translate(config, method, &split, validation.as_ref(), &dir)?;
             loss_logs.push((method, dir.join("losses.jsonl")));
@@ -206,7 +220,7 @@ pub fn run(config: &ExperimentConfig) -> Result<Outcome> {
             row.intervals =
                 Some(bootstrap.intervals(config.bootstrap, config.seed, 0.95, &[1e-2, 1e-3])?);
         }
-        let score_file = report_dir(&config.out)
+        let score_file = report_dir(&config.run_dir())
             .join("scores")
             .join(format!("{}.txt", method.slug()));
         write_score_file(&score_file, &scores, &split.gallery, &split.probes)?;
@@ -256,7 +270,7 @@ fn train_and_translate(
         method,
         &config.settings,
         config.adjust,
-        config.seed,
+        config.training_seed.unwrap_or(config.seed),
         &split.train,
         validation,
         dir,

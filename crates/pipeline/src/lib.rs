@@ -19,6 +19,7 @@ mod regression;
 mod report;
 mod scale;
 mod score_plots;
+pub mod seeds;
 mod split;
 mod train;
 

@@ -225,6 +225,7 @@ pub fn regression_experiment(out: &Path) -> ExperimentConfig {
         out: out.to_path_buf(),
         seed: 0,
         select: Select::Last,
+        training_seed: None,
         bootstrap: 0,
         adjust: None,
     }

@@ -41,6 +41,7 @@ fn tiny_experiment_on_a_real_layout_tree_writes_the_report() {
         out: dir.join("run"),
         seed: 1,
         select: Select::Last,
+        training_seed: None,
         bootstrap: 50,
         adjust: None,
     };

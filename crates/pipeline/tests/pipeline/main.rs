@@ -4,3 +4,4 @@
 mod experiment;
 mod prepare;
 mod regression;
+mod seeds;
