@@ -184,9 +184,12 @@ fn evaluate_scores_a_generator_on_the_test_split() {
         String::from_utf8_lossy(&split.stderr)
     );
     let generator = crate::fixture("parity/cyclegan_tiny_G.safetensors");
+    let report_dir = dir.join("report");
     let evaluate = |checkpoint: &str| {
         visnir(&[
             "evaluate",
+            "--report",
+            report_dir.to_str().unwrap(),
             "--checkpoint",
             checkpoint,
             "--data",
@@ -211,6 +214,21 @@ fn evaluate_scores_a_generator_on_the_test_split() {
     for row in rows {
         let rank1 = row["rank1"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&rank1), "{row}");
+        let interval = &row["intervals"]["rank1"];
+        assert!(interval["low"].as_f64().unwrap() <= rank1, "{row}");
+        assert!(row["quality"]["ssim"].as_f64().unwrap() <= 1.0);
+    }
+    for file in [
+        "index.html",
+        "table2.json",
+        "det.png",
+        "cmc.png",
+        "scores.png",
+        "translations.png",
+        "scores/no-translation.txt",
+        "scores/translated.txt",
+    ] {
+        assert!(report_dir.join(file).is_file(), "{file}");
     }
     assert_fails(
         &evaluate(dir.join("missing.pth").to_str().unwrap()),

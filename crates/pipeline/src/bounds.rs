@@ -15,8 +15,8 @@ use visnir_gan::{load_generator, Architecture, Direction, FfeGeneratorConfig};
 
 use crate::data::protocol;
 use crate::error::Result;
-use crate::evaluate::{embed_crops, score_row};
-use crate::experiment::{methods, twin_l1, ALIGN_SIZE};
+use crate::evaluate::{embed_crops, score_row, twin_l1};
+use crate::experiment::{methods, ALIGN_SIZE};
 use crate::prepare::{square_crop, Aligner};
 use crate::register::{grey_plane, shifted, twin_shift};
 use crate::scale::Scale;

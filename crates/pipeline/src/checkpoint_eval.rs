@@ -12,9 +12,11 @@ use visnir_gan::{load_generator, Direction, FfeGeneratorConfig};
 
 use crate::data::protocol;
 use crate::error::Result;
-use crate::evaluate::{embed_crops, score_row, RowMetrics};
+use crate::evaluate::{embed_crops, GalleryEvaluation, RowMetrics};
 use crate::experiment::ALIGN_SIZE;
+use crate::experiment::{Examples, Outcome};
 use crate::prepare::Aligner;
+use crate::report::PaperTable;
 use crate::scale::Settings;
 use crate::split::{Parts, PreparedSplit};
 
@@ -41,6 +43,10 @@ pub struct CheckpointEval {
     pub device: Device,
     /// Cache directory for aligned crops.
     pub cache: PathBuf,
+    /// Subject-bootstrap resamples for 95% intervals (0: none).
+    pub bootstrap: usize,
+    /// A folder for the full report (score files, plots, `index.html`); `None` writes nothing.
+    pub report: Option<PathBuf>,
 }
 
 /// The two rows (VIS gallery as is; translated) and how many test images had no face.
@@ -74,6 +80,7 @@ pub fn evaluate_checkpoint(config: &CheckpointEval) -> Result<CheckpointReport> 
     for skipped in &split.skipped_images {
         tracing::warn!("{}: {}; not used", skipped.path.display(), skipped.reason);
     }
+    let start = std::time::Instant::now();
     let gallery = split.gallery_crops();
     let ffe = config.ffe.then(FfeGeneratorConfig::default);
     let generator = load_generator(&config.checkpoint, Direction::AToB, ffe, &config.device)?;
@@ -84,19 +91,55 @@ pub fn evaluate_checkpoint(config: &CheckpointEval) -> Result<CheckpointReport> 
         || "generator".to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
+    let evaluation = GalleryEvaluation {
+        embedder: &embedder,
+        split: &split,
+        probe_embeddings: &probe_embeddings,
+        bootstrap: config.bootstrap,
+        seed: config.seed,
+    };
     let mut rows = Vec::new();
-    for (label, images) in [
-        ("No translation".to_string(), &gallery),
-        (format!("Translated ({name})"), &fake),
+    for (label, slug, images) in [
+        ("No translation".to_string(), "no-translation", &gallery),
+        (format!("Translated ({name})"), "translated", &fake),
     ] {
-        let embeddings = embed_crops(&embedder, images)?;
-        rows.push(score_row(
-            &label,
-            &embeddings,
-            &split.gallery_ids(),
-            &probe_embeddings,
-            &split.probe_ids(),
-        )?);
+        let file = config
+            .report
+            .as_ref()
+            .map(|dir| dir.join("scores").join(format!("{slug}.txt")));
+        rows.push(evaluation.row(&label, images, file.as_deref())?);
+    }
+    if let Some(dir) = &config.report {
+        let twins = split.example_twins(6);
+        let examples = Examples {
+            vis: twins.iter().map(|&(g, _)| gallery[g].clone()).collect(),
+            nir: twins
+                .iter()
+                .map(|&(_, p)| split.probes[p].crop.clone())
+                .collect(),
+            translated: vec![(
+                rows[1].method.clone(),
+                twins.iter().map(|&(g, _)| fake[g].clone()).collect(),
+            )],
+        };
+        let outcome = Outcome {
+            rows: rows.clone(),
+            synthetic: false,
+            skipped: split.skipped.clone(),
+            sizes: split.sizes(),
+            examples,
+            loss_logs: Vec::new(),
+            curves: Vec::new(),
+            validation_level: None,
+            seconds: vec![("evaluate".into(), start.elapsed().as_secs_f64())],
+            data_root: config.data.clone(),
+            bootstrap_seed: config.seed,
+        };
+        let table = match config.layout {
+            PairedLayout::Whu => PaperTable::One,
+            _ => PaperTable::Two,
+        };
+        crate::report::write(dir, table, &outcome, "evaluate")?;
     }
     Ok(CheckpointReport {
         rows,

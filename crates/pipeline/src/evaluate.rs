@@ -6,7 +6,7 @@ use serde::Serialize;
 use visnir_ffe::{Embedder, CROP_SIZE, EMBEDDING_DIM};
 use visnir_metrics::{
     all_pairs, cmc, cosine_similarity_matrix, frechet_distance, psnr, rank1, ssim,
-    BootstrapIntervals, Planes, Roc, ScoreMatrix,
+    BootstrapIntervals, Planes, Roc, ScoreMatrix, SubjectBootstrap,
 };
 
 use std::io::Write;
@@ -16,7 +16,7 @@ use visnir_metrics::score_file::{comparisons_from_matrix, write_bob, BobColumns}
 
 use crate::error::{io_error, Result};
 use crate::prepare::square_crop;
-use crate::split::LabelledCrop;
+use crate::split::{LabelledCrop, PreparedSplit};
 
 /// Faces embedded per batch.
 const BATCH: usize = 64;
@@ -246,4 +246,64 @@ pub fn write_score_file(
         std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
     }
     std::fs::write(path, text).map_err(|e| io_error(path, e))
+}
+
+/// Mean absolute pixel difference of the (translated) gallery images to their NIR twins, over
+/// every test pair with two faces.
+pub(crate) fn twin_l1(split: &PreparedSplit, gallery: &[RgbImage]) -> f64 {
+    let total: f64 = split
+        .twins
+        .iter()
+        .map(|&(g, p)| mean_abs_difference(&gallery[g], &split.probes[p].crop))
+        .sum();
+    total / split.twins.len().max(1) as f64
+}
+
+/// What scoring a gallery (translated or not) against a split's NIR probes needs.
+pub struct GalleryEvaluation<'a> {
+    /// The embedder of gallery and probes.
+    pub embedder: &'a Embedder,
+    /// The test split (its probes, identities and twin pairs).
+    pub split: &'a PreparedSplit,
+    /// The probes' embeddings.
+    pub probe_embeddings: &'a [f32],
+    /// Bootstrap resamples for the intervals (0: none).
+    pub bootstrap: usize,
+    /// Seed of the bootstrap.
+    pub seed: u64,
+}
+
+impl GalleryEvaluation<'_> {
+    /// The row of `gallery` (the split's gallery, as matched): its metrics, bootstrap
+    /// intervals, pixel L1 / PSNR / SSIM to the NIR twins and embedding Fréchet distance; its
+    /// scores are written to `score_file`, if given, in bob's 4-column format.
+    pub fn row(
+        &self,
+        method: &str,
+        gallery: &[RgbImage],
+        score_file: Option<&Path>,
+    ) -> Result<RowMetrics> {
+        let split = self.split;
+        let embeddings = embed_crops(self.embedder, gallery)?;
+        let scores = score_matrix(&embeddings, self.probe_embeddings)?;
+        let (gallery_ids, probe_ids) = (split.gallery_ids(), split.probe_ids());
+        let mut row = row_metrics(method, &scores, &gallery_ids, &probe_ids)?;
+        if self.bootstrap > 0 {
+            let bootstrap = SubjectBootstrap::new(&scores, &probe_ids, &gallery_ids)?;
+            row.intervals =
+                Some(bootstrap.intervals(self.bootstrap, self.seed, 0.95, &[1e-2, 1e-3])?);
+        }
+        if let Some(file) = score_file {
+            write_score_file(file, &scores, &split.gallery, &split.probes)?;
+        }
+        row.pixel_l1 = Some(twin_l1(split, gallery));
+        row.quality = Some(translation_quality(
+            &split.twins,
+            gallery,
+            &split.probe_crops(),
+            &embeddings,
+            self.probe_embeddings,
+        )?);
+        Ok(row)
+    }
 }

@@ -12,15 +12,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 use visnir_datasets::PairedLayout;
 use visnir_ffe::Embedder;
 use visnir_gan::{load_generator, Direction, GeneratorConfig, TrainConfig};
-use visnir_metrics::SubjectBootstrap;
 
 use crate::curves::{CurvePoint, Validation};
 use crate::data::{ensure_synthetic, protocol};
 use crate::error::{io_error, Result};
-use crate::evaluate::{
-    embed_crops, mean_abs_difference, row_metrics, score_matrix, translation_quality,
-    write_score_file, RowMetrics,
-};
+use crate::evaluate::{embed_crops, GalleryEvaluation, RowMetrics};
 use crate::method::Method;
 use crate::prepare::Aligner;
 use crate::scale::{Scale, Settings};
@@ -91,8 +87,8 @@ pub struct Examples {
     pub vis: Vec<RgbImage>,
     /// Their NIR twins.
     pub nir: Vec<RgbImage>,
-    /// `(method, translations of vis)`.
-    pub translated: Vec<(Method, Vec<RgbImage>)>,
+    /// `(row label, translations of vis)`, in table order.
+    pub translated: Vec<(String, Vec<RgbImage>)>,
 }
 
 /// Everything an experiment produced.
@@ -208,30 +204,22 @@ pub fn run(config: &ExperimentConfig) -> Result<Outcome> {
                 .iter()
                 .map(|&(g, _)| fake[g].clone())
                 .collect();
-            examples.translated.push((method, shown));
+            examples
+                .translated
+                .push((method.label().to_string(), shown));
             fake
         };
-        let embeddings = embed_crops(&embedder, &fake)?;
-        let scores = score_matrix(&embeddings, &probe_embeddings)?;
-        let (gallery_ids, probe_ids) = (split.gallery_ids(), split.probe_ids());
-        let mut row = row_metrics(method.label(), &scores, &gallery_ids, &probe_ids)?;
-        if config.bootstrap > 0 {
-            let bootstrap = SubjectBootstrap::new(&scores, &probe_ids, &gallery_ids)?;
-            row.intervals =
-                Some(bootstrap.intervals(config.bootstrap, config.seed, 0.95, &[1e-2, 1e-3])?);
-        }
         let score_file = report_dir(&config.run_dir())
             .join("scores")
             .join(format!("{}.txt", method.slug()));
-        write_score_file(&score_file, &scores, &split.gallery, &split.probes)?;
-        row.pixel_l1 = Some(twin_l1(&split, &fake));
-        row.quality = Some(translation_quality(
-            &split.twins,
-            &fake,
-            &split.probe_crops(),
-            &embeddings,
-            &probe_embeddings,
-        )?);
+        let evaluation = GalleryEvaluation {
+            embedder: &embedder,
+            split: &split,
+            probe_embeddings: &probe_embeddings,
+            bootstrap: config.bootstrap,
+            seed: config.seed,
+        };
+        let row = evaluation.row(method.label(), &fake, Some(&score_file))?;
         tracing::info!(
             method = method.label(),
             rank1 = row.rank1,
@@ -331,17 +319,6 @@ fn prepared_split(config: &ExperimentConfig, root: &Path) -> Result<PreparedSpli
     let list_file = config.out.join("no-face.txt");
     std::fs::write(&list_file, split.skipped_text()).map_err(|e| io_error(&list_file, e))?;
     Ok(split)
-}
-
-/// Mean absolute pixel difference of the (translated) gallery images to their NIR twins, over
-/// every test pair with two faces.
-pub(crate) fn twin_l1(split: &PreparedSplit, gallery: &[RgbImage]) -> f64 {
-    let total: f64 = split
-        .twins
-        .iter()
-        .map(|&(g, p)| mean_abs_difference(&gallery[g], &split.probes[p].crop))
-        .sum();
-    total / split.twins.len().max(1) as f64
 }
 
 /// `out/report` under an experiment's output directory.

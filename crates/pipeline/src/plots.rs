@@ -97,16 +97,8 @@ pub fn translations(path: &Path, examples: &Examples) -> Result<()> {
         ("input VIS".into(), &examples.vis),
         ("true NIR".into(), &examples.nir),
     ];
-    let order = [
-        Method::FfeLpc,
-        Method::Basic,
-        Method::BasicLpc,
-        Method::FfeOfficial,
-    ];
-    for m in order {
-        if let Some((_, images)) = examples.translated.iter().find(|(k, _)| *k == m) {
-            columns.push((m.label().to_string(), images));
-        }
+    for (label, images) in &examples.translated {
+        columns.push((label.clone(), images));
     }
     let rows = examples.vis.len() as u32;
     let (w, h) = (cell * columns.len() as u32, header + cell * rows.max(1));

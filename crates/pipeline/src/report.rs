@@ -229,7 +229,7 @@ pub fn json(table: PaperTable, outcome: &Outcome, scale: &str) -> Result<Value> 
 }
 
 /// Writes `<stem>.md`, `<stem>.json`, `roc.png`, `det.png`, `cmc.png`, `scores.png`,
-/// `translations.png`, `losses.png` and, with
+/// `translations.png`, `losses.png` (of trained models) and, with
 /// validation pairs, `curves.json` and `curves.png` into `dir`; returns the paths written.
 pub fn write(
     dir: &Path,
@@ -248,15 +248,18 @@ pub fn write(
     plots::roc(&roc, &outcome.rows, &title(table, outcome, scale))?;
     let grid = dir.join("translations.png");
     plots::translations(&grid, &outcome.examples)?;
-    let losses = dir.join("losses.png");
-    plots::losses(&losses, &outcome.loss_logs)?;
     let det = dir.join("det.png");
     score_plots::det(&det, &outcome.rows, &title(table, outcome, scale))?;
     let cmc = dir.join("cmc.png");
     score_plots::cmc(&cmc, &outcome.rows, &title(table, outcome, scale))?;
     let histograms = dir.join("scores.png");
     score_plots::score_histograms(&histograms, &outcome.rows)?;
-    let mut files = vec![md, js, roc, det, cmc, histograms, grid, losses];
+    let mut files = vec![md, js, roc, det, cmc, histograms, grid];
+    if !outcome.loss_logs.is_empty() {
+        let losses = dir.join("losses.png");
+        plots::losses(&losses, &outcome.loss_logs)?;
+        files.push(losses);
+    }
     if outcome.curves.iter().any(|(_, c)| !c.is_empty()) {
         let curves_json = dir.join("curves.json");
         let curves: Vec<Value> = outcome

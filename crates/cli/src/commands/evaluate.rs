@@ -42,6 +42,13 @@ pub struct EvaluateArgs {
     cache: PathBuf,
     #[command(flatten)]
     device: DeviceArg,
+    /// Subject-bootstrap resamples for 95% intervals of Rank-1, TAR@FAR and EER (0: none).
+    #[arg(long, default_value_t = 1000)]
+    bootstrap: usize,
+    /// Write the full report into this folder: score files (bob 4-column), ROC / DET / CMC /
+    /// score plots, the translation grid, table2.md/json (table1 for WHU) and index.html.
+    #[arg(long)]
+    report: Option<PathBuf>,
     /// Print JSON instead of a table.
     #[arg(long)]
     json: bool,
@@ -68,6 +75,8 @@ pub fn run(args: EvaluateArgs) -> Result<(), CliError> {
         size: args.size,
         device,
         cache: args.cache,
+        bootstrap: args.bootstrap,
+        report: args.report.clone(),
     };
     let report = evaluate_checkpoint(&config).input()?;
     if args.json {
@@ -76,24 +85,45 @@ pub fn run(args: EvaluateArgs) -> Result<(), CliError> {
             .iter()
             .map(|r| {
                 serde_json::json!({"method": r.method, "rank1": r.rank1, "tar_far_1e2": r.tar_far_1e2,
-                    "tar_far_1e3": r.tar_far_1e3, "auc": r.auc, "eer": r.eer})
+                    "tar_far_1e3": r.tar_far_1e3, "auc": r.auc, "eer": r.eer,
+                    "intervals": r.intervals, "pixel_l1": r.pixel_l1, "quality": r.quality})
             })
             .collect();
         let json = serde_json::json!({"rows": rows, "no_face": report.no_face});
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
-        println!("| Method | Rank-1 | TAR@FAR=1% | TAR@FAR=0.1% | AUC | EER |");
-        println!("|---|---|---|---|---|---|");
+        println!("| Method | Rank-1 | TAR@FAR=1% | TAR@FAR=0.1% | AUC | EER | SSIM to NIR |");
+        println!("|---|---|---|---|---|---|---|");
+        let pct = |v: f64, interval: Option<visnir_metrics::Interval>| match interval {
+            Some(i) => format!(
+                "{:.1} [{:.1}, {:.1}]",
+                100.0 * v,
+                100.0 * i.low,
+                100.0 * i.high
+            ),
+            None => format!("{:.1}", 100.0 * v),
+        };
         for r in &report.rows {
+            let iv = r.intervals.as_ref();
             println!(
-                "| {} | {:.1} | {:.1} | {:.1} | {:.3} | {:.3} |",
+                "| {} | {} | {} | {} | {:.3} | {} | {} |",
                 r.method,
-                100.0 * r.rank1,
-                100.0 * r.tar_far_1e2,
-                100.0 * r.tar_far_1e3,
+                pct(r.rank1, iv.map(|i| i.rank1)),
+                pct(
+                    r.tar_far_1e2,
+                    iv.and_then(|i| i.tar_at_far.first()).map(|t| t.1)
+                ),
+                pct(
+                    r.tar_far_1e3,
+                    iv.and_then(|i| i.tar_at_far.get(1)).map(|t| t.1)
+                ),
                 r.auc,
-                r.eer
+                pct(r.eer, iv.map(|i| i.eer)),
+                r.quality.map_or("–".into(), |q| format!("{:.3}", q.ssim)),
             );
+        }
+        if let Some(dir) = &args.report {
+            eprintln!("report: {}", dir.join("index.html").display());
         }
         if report.no_face > 0 {
             eprintln!(
