@@ -24,7 +24,7 @@ done
 # Smoke test without a GPU: the CUDA build runs on the CPU (the driver stub stands in for
 # libcuda) and refuses --device cuda with a clear error.
 lib=$CUDA_HOME/lib
-run() { LD_LIBRARY_PATH=$lib:$lib/stubs "$CARGO_TARGET_DIR/release/visnir" "$@"; }
+run() { LD_LIBRARY_PATH=$lib:$lib/stubs:$TK/nvidia/cudnn/lib "$CARGO_TARGET_DIR/release/visnir" "$@"; }
 values=$(run embed tests/fixtures/aligned/astronaut_f0.png --json | grep -o ',' | wc -l)
 [ "$values" -ge 191 ] || { echo "the CUDA build's CPU embedding failed"; exit 1; }
 if run embed --device cuda tests/fixtures/aligned/astronaut_f0.png --json 2>/tmp/visnir-cuda-smoke.txt; then

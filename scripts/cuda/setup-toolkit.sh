@@ -9,10 +9,13 @@
 # driver bindings. (Adapted from the workplace's recipe for this project.)
 set -euo pipefail
 TK=${TK:-${TMPDIR:-/tmp}/cu13-toolkit}
-pip install --quiet --no-deps --target "$TK" \
-  nvidia-cuda-nvcc==13.0.88 nvidia-nvvm==13.0.88 nvidia-cuda-crt==13.0.88 \
-  nvidia-cuda-runtime==13.0.96 nvidia-cuda-cccl==13.0.85 \
-  nvidia-cublas==13.0.2.14 nvidia-curand==10.4.0.35 nvidia-cuda-nvrtc==13.0.88
+WHEELS=(nvidia-cuda-nvcc==13.0.88 nvidia-nvvm==13.0.88 nvidia-cuda-crt==13.0.88
+  nvidia-cuda-runtime==13.0.96 nvidia-cuda-cccl==13.0.85
+  nvidia-cublas==13.0.2.14 nvidia-curand==10.4.0.35 nvidia-cuda-nvrtc==13.0.88)
+# With CUDNN=1, cuDNN 9 for CUDA 13 as well (for --features cudnn; about 520 MB more).
+if [ "${CUDNN:-0}" = 1 ]; then WHEELS+=(nvidia-cudnn-cu13==9.28.1.4); fi
+# One pip call: a second one into the same --target would not merge the nvidia/ folder.
+pip install --quiet --no-deps --target "$TK" "${WHEELS[@]}"
 CUDA_HOME=$TK/nvidia/cu13
 chmod +x "$CUDA_HOME"/bin/* "$CUDA_HOME"/nvvm/bin/*
 # The wheels ship only libX.so.N; the linker wants libX.so.
@@ -28,10 +31,8 @@ gcc -shared -fPIC -Wl,-soname,libcuda.so.1 -o stubs/libcuda.so stubs/cuda_stub.c
 # Also under its SONAME, so that a CUDA build can run here on the CPU (every driver call of the
 # stub answers CUDA_ERROR_NO_DEVICE).
 ln -sf libcuda.so stubs/libcuda.so.1
-# With CUDNN=1, cuDNN 9 for CUDA 13 as well (for --features cudnn; about 520 MB more).
 CUDNN_LIB=
 if [ "${CUDNN:-0}" = 1 ]; then
-  pip install --quiet --no-deps --target "$TK" nvidia-cudnn-cu13==9.28.1.4
   CUDNN_LIB=$TK/nvidia/cudnn/lib
   ln -sf libcudnn.so.9 "$CUDNN_LIB/libcudnn.so"
 fi

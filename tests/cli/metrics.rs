@@ -282,3 +282,34 @@ fn verify_reads_bob_and_pyeer_files_and_reports_their_conventions() {
         expected["ident.bob4.txt"]["recognition_rate"]["1"]
     );
 }
+
+#[test]
+fn convert_refuses_what_the_input_cannot_give() {
+    let dir = scratch_dir("metrics-convert-refusals");
+    let bob4 = path("metrics/score_files/ident.bob4.txt");
+    let out = dir.join("x.txt");
+    let to_bob5 = visnir(&[
+        "metrics",
+        "convert",
+        "--scores",
+        &bob4,
+        "--to",
+        "bob5",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_fails(&to_bob5, 2, &["ident.bob4.txt", "no model labels"]);
+    let labels = path("metrics/s3_tiny.csv");
+    let to_bob4 = visnir(&[
+        "metrics",
+        "convert",
+        "--scores",
+        &labels,
+        "--to",
+        "bob4",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_fails(&to_bob4, 2, &["s3_tiny.csv", "no identities"]);
+    assert!(!out.exists(), "nothing written on refusal");
+}

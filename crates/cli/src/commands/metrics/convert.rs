@@ -90,6 +90,12 @@ pub fn run(args: ConvertArgs) -> Result<(), CliError> {
         }
     };
     let comparisons = comparisons.unwrap_or_default();
+    if args.to == Format::Bob5 && comparisons.iter().any(|c| c.model_label.is_none()) {
+        return Err(CliError::Input(anyhow::anyhow!(
+            "{name}: a 4-column file has no model labels, so it cannot become a 5-column file \
+             (convert to bob4, pyeer or csv)"
+        )));
+    }
     let (genuine, impostor) = score_file::split_comparisons(&comparisons);
     write(
         &args.to,
