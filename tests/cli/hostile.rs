@@ -342,6 +342,18 @@ fn sizes_derived_from_options_are_checked_before_allocating() {
         dir.join("out").to_str().unwrap(),
     ]);
     assert_fails(&out, 2, &["big.png", "at most 1024 x 1024"]);
+
+    // A bootstrap count that would run for hours is refused before any work.
+    let out = visnir(&[
+        "evaluate",
+        "--checkpoint",
+        generator.to_str().unwrap(),
+        "--data",
+        dir.to_str().unwrap(),
+        "--bootstrap",
+        "100000000",
+    ]);
+    assert_fails(&out, 2, &["--bootstrap", "0..=100000"]);
 }
 
 #[test]

@@ -4,6 +4,8 @@ mod bench;
 mod bench_datasets;
 mod bench_layers;
 mod bounds;
+mod gpu_check;
+mod gpu_parity;
 mod import_weights;
 mod regress;
 mod reproduce;
@@ -25,6 +27,9 @@ enum Task {
     /// What a translation would need: a finished run's gallery mapped by fixed functions of
     /// the true NIR twins, and its models' translations, each scored as a row.
     Bounds(bounds::BoundsArgs),
+    /// Prove a device: every parity check on it, the models timed beside PyTorch on it, peak
+    /// memory and the default experiment's wall time (`--device cpu` is the dry run).
+    GpuCheck(gpu_check::GpuCheckArgs),
     /// Convert the upstream weight packages into `data/weights/*.safetensors` (+ PROVENANCE.md).
     ImportWeights(import_weights::ImportArgs),
     /// Reproduce the paper's Table II (Oulu-CASIA NIR-VIS layout): synthetic data by default.
@@ -47,6 +52,7 @@ fn main() -> anyhow::Result<()> {
     match Xtask::parse().task {
         Task::Bench(args) => bench::run(args),
         Task::Bounds(args) => bounds::run(args),
+        Task::GpuCheck(args) => gpu_check::run(args),
         Task::ImportWeights(args) => import_weights::run(args),
         Task::ReproduceTable2(args) => reproduce::run(args, visnir_pipeline::PaperTable::Two),
         Task::ReproduceTable1(args) => reproduce::run(args, visnir_pipeline::PaperTable::One),

@@ -80,8 +80,8 @@ pub struct ReproduceArgs {
     #[arg(long, value_delimiter = ',')]
     seeds: Option<Vec<u64>>,
     /// Subject-bootstrap resamples behind the table's 95% intervals (0: no intervals).
-    #[arg(long, default_value_t = 1000)]
-    bootstrap: usize,
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..=100_000))]
+    bootstrap: u64,
 }
 
 fn parse_lr(s: &str) -> Result<f64, String> {
@@ -169,7 +169,7 @@ pub fn run(args: ReproduceArgs, table: PaperTable) -> anyhow::Result<()> {
         seed: args.seed,
         select: args.select,
         training_seed: None,
-        bootstrap: args.bootstrap,
+        bootstrap: args.bootstrap as usize,
         adjust: None,
     };
     match args.seeds {
@@ -201,6 +201,13 @@ fn run_seeds(
     scale: &str,
 ) -> anyhow::Result<()> {
     anyhow::ensure!(!seeds.is_empty(), "--seeds lists no seed");
+    let mut distinct = seeds.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    anyhow::ensure!(
+        distinct.len() == seeds.len(),
+        "--seeds lists a seed twice: {seeds:?}"
+    );
     let mut runs = Vec::new();
     for &seed in seeds {
         let run = ExperimentConfig {

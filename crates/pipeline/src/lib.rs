@@ -39,7 +39,9 @@ pub use regression::{
     compare, comparison_table, learning_checks, regression_experiment, Check, Comparison,
     Reference, ReferenceRow,
 };
-pub use report::{markdown, paper_rows, write as write_report, PaperTable, PAPER_TABLES};
+pub use report::{
+    markdown, paper_rows, percent_with_interval, write as write_report, PaperTable, PAPER_TABLES,
+};
 pub use scale::{Scale, Settings};
 pub use split::{LabelledCrop, Parts, PreparedSplit, Skipped, SkippedImage, ValidationPair};
 pub use train::{train, train_config, translate, translate_with, Trained};

@@ -54,8 +54,8 @@ fn pct(v: f64) -> String {
     format!("{:.1}", 100.0 * v)
 }
 
-/// `73.3 [65.0, 81.2]` in percent, or the value alone without an interval.
-fn with_interval(v: f64, interval: Option<Interval>) -> String {
+/// `73.3 [65.0, 81.2]`: a rate and its interval in percent, or the rate alone without one.
+pub fn percent_with_interval(v: f64, interval: Option<Interval>) -> String {
     match interval {
         Some(i) => format!("{} [{}, {}]", pct(v), pct(i.low), pct(i.high)),
         None => pct(v),
@@ -101,16 +101,16 @@ pub fn markdown(table: PaperTable, outcome: &Outcome, scale: &str) -> Result<Str
             s,
             "| {} | {} | {} | {} | {} | {} | {} | {} |",
             row.method,
-            with_interval(row.rank1, iv.map(|i| i.rank1)),
-            with_interval(
+            percent_with_interval(row.rank1, iv.map(|i| i.rank1)),
+            percent_with_interval(
                 row.tar_far_1e2,
                 iv.and_then(|i| i.tar_at_far.first()).map(|t| t.1)
             ),
-            with_interval(
+            percent_with_interval(
                 row.tar_far_1e3,
                 iv.and_then(|i| i.tar_at_far.get(1)).map(|t| t.1)
             ),
-            with_interval(row.eer, iv.map(|i| i.eer)),
+            percent_with_interval(row.eer, iv.map(|i| i.eer)),
             paper_value(p, "rank1"),
             paper_value(p, "tar_far_1e2"),
             paper_value(p, "tar_far_1e3"),

@@ -43,8 +43,8 @@ pub struct EvaluateArgs {
     #[command(flatten)]
     device: DeviceArg,
     /// Subject-bootstrap resamples for 95% intervals of Rank-1, TAR@FAR and EER (0: none).
-    #[arg(long, default_value_t = 1000)]
-    bootstrap: usize,
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..=100_000))]
+    bootstrap: u64,
     /// Write the full report into this folder: score files (bob 4-column), ROC / DET / CMC /
     /// score plots, the translation grid, table2.md/json (table1 for WHU) and index.html.
     #[arg(long)]
@@ -75,7 +75,7 @@ pub fn run(args: EvaluateArgs) -> Result<(), CliError> {
         size: args.size,
         device,
         cache: args.cache,
-        bootstrap: args.bootstrap,
+        bootstrap: args.bootstrap as usize,
         report: args.report.clone(),
     };
     let report = evaluate_checkpoint(&config).input()?;
@@ -94,15 +94,7 @@ pub fn run(args: EvaluateArgs) -> Result<(), CliError> {
     } else {
         println!("| Method | Rank-1 | TAR@FAR=1% | TAR@FAR=0.1% | AUC | EER | SSIM to NIR |");
         println!("|---|---|---|---|---|---|---|");
-        let pct = |v: f64, interval: Option<visnir_metrics::Interval>| match interval {
-            Some(i) => format!(
-                "{:.1} [{:.1}, {:.1}]",
-                100.0 * v,
-                100.0 * i.low,
-                100.0 * i.high
-            ),
-            None => format!("{:.1}", 100.0 * v),
-        };
+        let pct = visnir_pipeline::percent_with_interval;
         for r in &report.rows {
             let iv = r.intervals.as_ref();
             println!(

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
-use visnir_metrics::csv;
 use visnir_metrics::score_file::{self, BobColumns, Comparison};
 
 use super::input::{self, Scores};
@@ -49,19 +48,11 @@ pub fn run(args: ConvertArgs) -> Result<(), CliError> {
     let comparisons = match scores {
         Scores::Bob(_, comparisons) => Some(comparisons),
         Scores::Matrix(path, matrix) => {
-            let (Some(probe_ids), Some(gallery_ids)) = (&args.probe_ids, &args.gallery_ids) else {
-                return Err(CliError::Input(anyhow::anyhow!(
-                    "{}: a score matrix needs --probe-ids and --gallery-ids",
-                    path.display()
-                )));
-            };
-            let probes = csv::read_identities(probe_ids).input()?;
-            let gallery = csv::read_identities(gallery_ids).input()?;
-            input::check_counts(
+            let (probes, gallery) = input::matrix_identities(
                 &path,
                 &matrix,
-                (&probes, probe_ids),
-                (&gallery, gallery_ids),
+                args.probe_ids.as_ref(),
+                args.gallery_ids.as_ref(),
             )?;
             let labels = |what: &str, n: usize| -> Vec<String> {
                 (0..n).map(|i| format!("{what}_{i}")).collect()

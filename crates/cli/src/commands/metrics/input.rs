@@ -130,16 +130,25 @@ fn detect(path: &Path) -> anyhow::Result<Kind> {
     })
 }
 
-/// The identity lists must have one entry per matrix row and column.
-pub fn check_counts(
+/// The identities of a score matrix's rows and columns, read from the two lists, which must
+/// have one entry per row and column.
+pub fn matrix_identities(
     scores_file: &Path,
     scores: &ScoreMatrix,
-    (probes, probe_file): (&[String], &Path),
-    (gallery, gallery_file): (&[String], &Path),
-) -> Result<(), CliError> {
+    probe_ids: Option<&PathBuf>,
+    gallery_ids: Option<&PathBuf>,
+) -> Result<(Vec<String>, Vec<String>), CliError> {
+    let (Some(probe_file), Some(gallery_file)) = (probe_ids, gallery_ids) else {
+        return Err(CliError::Input(anyhow::anyhow!(
+            "{}: a score matrix needs --probe-ids and --gallery-ids",
+            scores_file.display()
+        )));
+    };
+    let probes = csv::read_identities(probe_file).input()?;
+    let gallery = csv::read_identities(gallery_file).input()?;
     for (ids, file, what, count, axis) in [
-        (probes, probe_file, "probe", scores.rows(), "rows"),
-        (gallery, gallery_file, "gallery", scores.cols(), "columns"),
+        (&probes, probe_file, "probe", scores.rows(), "rows"),
+        (&gallery, gallery_file, "gallery", scores.cols(), "columns"),
     ] {
         if ids.len() != count {
             return Err(CliError::Input(anyhow::anyhow!(
@@ -151,5 +160,5 @@ pub fn check_counts(
             )));
         }
     }
-    Ok(())
+    Ok((probes, gallery))
 }

@@ -11,7 +11,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use visnir_metrics::convention::{bob, pyeer};
 use visnir_metrics::score_file::scores_by_probe;
-use visnir_metrics::{csv, identify, verify};
+use visnir_metrics::{identify, verify};
 
 use crate::exit::{CliError, InputContext};
 use input::Scores;
@@ -165,19 +165,11 @@ fn identify_command(args: IdentifyArgs) -> Result<(), CliError> {
             report::identification_table(&report)
         });
     };
-    let (Some(probe_ids), Some(gallery_ids)) = (&args.probe_ids, &args.gallery_ids) else {
-        return Err(CliError::Input(anyhow::anyhow!(
-            "{}: a score matrix needs --probe-ids and --gallery-ids",
-            path.display()
-        )));
-    };
-    let probes = csv::read_identities(probe_ids).input()?;
-    let gallery = csv::read_identities(gallery_ids).input()?;
-    input::check_counts(
+    let (probes, gallery) = input::matrix_identities(
         &path,
         &matrix,
-        (&probes, probe_ids),
-        (&gallery, gallery_ids),
+        args.probe_ids.as_ref(),
+        args.gallery_ids.as_ref(),
     )?;
     let report = identify(&matrix, &probes, &gallery, &args.ranks, &args.common.far)
         .with_context(|| path.display().to_string())
