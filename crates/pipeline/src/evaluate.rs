@@ -222,12 +222,20 @@ pub fn write_score_file(
     gallery: &[LabelledCrop],
     probes: &[LabelledCrop],
 ) -> Result<()> {
-    let label = |crop: &LabelledCrop| {
-        crop.path
-            .to_string_lossy()
-            .replace(char::is_whitespace, "%20")
+    // Fields are whitespace-separated and `#` starts a comment: a space in a path or subject
+    // name is written as `%20`, `#` as `%23`, `%` as `%25` (the same for every occurrence, so
+    // genuine pairs stay genuine), an empty name as `%00`.
+    let field = |text: &str| {
+        if text.is_empty() {
+            "%00".to_string()
+        } else {
+            text.replace('%', "%25")
+                .replace('#', "%23")
+                .replace(char::is_whitespace, "%20")
+        }
     };
-    let ids = |crops: &[LabelledCrop]| crops.iter().map(|c| c.subject.clone()).collect::<Vec<_>>();
+    let label = |crop: &LabelledCrop| field(&crop.path.to_string_lossy());
+    let ids = |crops: &[LabelledCrop]| crops.iter().map(|c| field(&c.subject)).collect::<Vec<_>>();
     let comparisons = comparisons_from_matrix(
         scores,
         &ids(probes),

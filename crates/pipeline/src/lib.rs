@@ -29,7 +29,7 @@ pub use bounds::{
 pub use checkpoint_eval::{evaluate_checkpoint, CheckpointEval, CheckpointReport};
 pub use curves::CurvePoint;
 pub use error::{PipelineError, Result};
-pub use evaluate::{embed_crops, mean_abs_difference, score_row, RowMetrics};
+pub use evaluate::{embed_crops, mean_abs_difference, score_row, write_score_file, RowMetrics};
 pub use experiment::{
     methods, report_dir, run, Examples, ExperimentConfig, Outcome, Select, ALIGN_SIZE,
 };

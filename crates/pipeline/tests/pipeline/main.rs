@@ -4,4 +4,5 @@
 mod experiment;
 mod prepare;
 mod regression;
+mod score_files;
 mod seeds;
