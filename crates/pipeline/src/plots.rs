@@ -36,6 +36,22 @@ pub(crate) fn fonts() {
     });
 }
 
+/// Draws the chart's legend the one way every figure of the report does: a framed, nearly
+/// opaque box at `position`, labels in `font_size` point.
+pub(crate) fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+    font_size: u32,
+) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .label_font(("sans-serif", f64::from(font_size)))
+        .draw()
+}
+
 pub(crate) fn plot_error(path: &Path, e: impl std::fmt::Display) -> PipelineError {
     PipelineError::Io {
         path: path.to_path_buf(),
@@ -77,14 +93,7 @@ pub fn roc(path: &Path, rows: &[RowMetrics], title: &str) -> Result<()> {
                 PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
             });
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 15))
-        .draw()
-        .map_err(|e| fail(&e))?;
+    legend(&mut chart, SeriesLabelPosition::LowerRight, 15).map_err(|e| fail(&e))?;
     root.present().map_err(|e| fail(&e))
 }
 
@@ -205,13 +214,7 @@ pub fn losses(path: &Path, logs: &[(Method, PathBuf)]) -> Result<()> {
                     PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
                 });
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 14))
-            .draw()
-            .map_err(|e| fail(&e))?;
+        legend(&mut chart, SeriesLabelPosition::MiddleRight, 14).map_err(|e| fail(&e))?;
     }
     root.present().map_err(|e| fail(&e))
 }
@@ -287,13 +290,7 @@ pub fn curves(
                 )
                 .map_err(|e| fail(&e))?;
         }
-        chart
-            .configure_series_labels()
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 14))
-            .draw()
-            .map_err(|e| fail(&e))?;
+        legend(&mut chart, SeriesLabelPosition::MiddleRight, 14).map_err(|e| fail(&e))?;
     }
     root.present().map_err(|e| fail(&e))
 }

@@ -8,7 +8,7 @@ use plotters::prelude::*;
 
 use crate::error::Result;
 use crate::evaluate::RowMetrics;
-use crate::plots::{fonts, plot_error, COLOURS};
+use crate::plots::{fonts, legend, plot_error, COLOURS};
 
 /// The standard normal quantile (Acklam's rational approximation, relative error < 1.2e-9):
 /// the DET plot's axis transform.
@@ -122,14 +122,7 @@ pub fn det(path: &Path, rows: &[RowMetrics], title: &str) -> Result<()> {
                 PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2))
             });
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 14))
-        .draw()
-        .map_err(|e| fail(&e))?;
+    legend(&mut chart, SeriesLabelPosition::UpperRight, 14).map_err(|e| fail(&e))?;
     root.present().map_err(|e| fail(&e))
 }
 
@@ -175,14 +168,7 @@ pub fn cmc(path: &Path, rows: &[RowMetrics], title: &str) -> Result<()> {
             )
             .map_err(|e| fail(&e))?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 14))
-        .draw()
-        .map_err(|e| fail(&e))?;
+    legend(&mut chart, SeriesLabelPosition::LowerRight, 14).map_err(|e| fail(&e))?;
     root.present().map_err(|e| fail(&e))
 }
 
@@ -262,14 +248,7 @@ pub fn score_histograms(path: &Path, rows: &[RowMetrics]) -> Result<()> {
                 )))
                 .map_err(|e| fail(&e))?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.9))
-            .border_style(BLACK)
-            .label_font(("sans-serif", 13))
-            .draw()
-            .map_err(|e| fail(&e))?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft, 13).map_err(|e| fail(&e))?;
     }
     root.present().map_err(|e| fail(&e))
 }
