@@ -50,27 +50,30 @@ pub struct TarAtFar {
     pub nearest: OperatingPoint,
 }
 
-fn check_finite(scores: &[f64], first_index: usize) -> Result<()> {
-    match scores.iter().position(|s| !s.is_finite()) {
-        Some(i) => Err(MetricsError::NonFiniteScore {
-            index: first_index + i,
-            value: scores[i],
-        }),
-        None => Ok(()),
+/// Verification needs a genuine and an impostor score, all finite; a non-finite one is
+/// reported by its index in the genuine scores followed by the impostor scores.
+pub(crate) fn check_scores(genuine: &[f64], impostor: &[f64]) -> Result<()> {
+    if genuine.is_empty() {
+        return Err(MetricsError::NoGenuine);
     }
+    if impostor.is_empty() {
+        return Err(MetricsError::NoImpostor);
+    }
+    for (offset, scores) in [(0, genuine), (genuine.len(), impostor)] {
+        if let Some(i) = scores.iter().position(|s| !s.is_finite()) {
+            return Err(MetricsError::NonFiniteScore {
+                index: offset + i,
+                value: scores[i],
+            });
+        }
+    }
+    Ok(())
 }
 
 impl Roc {
     /// Builds the ROC from genuine (same identity) and impostor (different identity) scores.
     pub fn from_scores(genuine: &[f64], impostor: &[f64]) -> Result<Self> {
-        if genuine.is_empty() {
-            return Err(MetricsError::NoGenuine);
-        }
-        if impostor.is_empty() {
-            return Err(MetricsError::NoImpostor);
-        }
-        check_finite(genuine, 0)?;
-        check_finite(impostor, genuine.len())?;
+        check_scores(genuine, impostor)?;
         let (genuine, impostor) = rayon::join(|| sorted_keys(genuine), || sorted_keys(impostor));
         Ok(Self::from_sorted_keys(&genuine, &impostor))
     }

@@ -2,6 +2,7 @@
 //! ported from its Python source (`bob/measure/_library.py`, `__init__.py`).
 
 use crate::error::{MetricsError, Result};
+use crate::roc::check_scores;
 
 /// (FAR, FRR) at `threshold`: negatives `>= threshold` are false accepts, positives
 /// `< threshold` false rejects (`bob.measure.farfrr`).
@@ -24,28 +25,10 @@ fn sorted(scores: &[f64]) -> Vec<f64> {
     v
 }
 
-fn check(negatives: &[f64], positives: &[f64]) -> Result<()> {
-    if positives.is_empty() {
-        return Err(MetricsError::NoGenuine);
-    }
-    if negatives.is_empty() {
-        return Err(MetricsError::NoImpostor);
-    }
-    for (offset, scores) in [(0, positives), (positives.len(), negatives)] {
-        if let Some(i) = scores.iter().position(|s| !s.is_finite()) {
-            return Err(MetricsError::NonFiniteScore {
-                index: offset + i,
-                value: scores[i],
-            });
-        }
-    }
-    Ok(())
-}
-
 /// The threshold where FAR and FRR are closest (`bob.measure.eer_threshold`): a walk up the
 /// sorted scores, trying each midpoint between consecutive distinct scores.
 pub fn eer_threshold(negatives: &[f64], positives: &[f64]) -> Result<f64> {
-    check(negatives, positives)?;
+    check_scores(positives, negatives)?;
     let (neg, pos) = (sorted(negatives), sorted(positives));
     let (max_neg, max_pos) = (neg.len(), pos.len());
     let (far_decrease, frr_increase) = (1.0 / max_neg as f64, 1.0 / max_pos as f64);
@@ -142,7 +125,7 @@ pub fn far_threshold(negatives: &[f64], far_value: f64) -> Result<f64> {
 
 /// TAR (1 - FRR) at [`far_threshold`], with the FAR it actually reaches.
 pub fn tar_at_far(negatives: &[f64], positives: &[f64], far_value: f64) -> Result<(f64, f64)> {
-    check(negatives, positives)?;
+    check_scores(positives, negatives)?;
     let threshold = far_threshold(negatives, far_value)?;
     let (far, frr) = farfrr(negatives, positives, threshold);
     Ok((1.0 - frr, far))

@@ -3,7 +3,8 @@
 
 use serde::Serialize;
 
-use crate::error::{MetricsError, Result};
+use crate::error::Result;
+use crate::roc::check_scores;
 
 /// What pyeer's `get_eer_stats` reports for one experiment.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -46,20 +47,7 @@ pub fn rates(genuine: &[f64], impostor: &[f64]) -> (Vec<f64>, Vec<f64>) {
 
 /// pyeer's statistics of genuine and impostor similarity scores.
 pub fn stats(genuine: &[f64], impostor: &[f64]) -> Result<PyeerStats> {
-    if genuine.is_empty() {
-        return Err(MetricsError::NoGenuine);
-    }
-    if impostor.is_empty() {
-        return Err(MetricsError::NoImpostor);
-    }
-    for (offset, scores) in [(0, genuine), (genuine.len(), impostor)] {
-        if let Some(i) = scores.iter().position(|s| !s.is_finite()) {
-            return Err(MetricsError::NonFiniteScore {
-                index: offset + i,
-                value: scores[i],
-            });
-        }
-    }
+    check_scores(genuine, impostor)?;
     let (fmr, fnmr) = rates(genuine, impostor);
     let at_fmr = |op: f64| {
         let mut best = 0;
