@@ -6,7 +6,7 @@ use serde::Serialize;
 use visnir_ffe::{Embedder, CROP_SIZE, EMBEDDING_DIM};
 use visnir_metrics::{
     all_pairs, cmc, cosine_similarity_matrix, frechet_distance, psnr, rank1, ssim,
-    BootstrapIntervals, Planes, Roc, ScoreMatrix, SubjectBootstrap,
+    BootstrapIntervals, Interval, Planes, Roc, ScoreMatrix, SubjectBootstrap,
 };
 
 use std::io::Write;
@@ -97,6 +97,21 @@ pub fn translation_quality(
         ssim: ssim_sum / n,
         embedding_frechet: frechet_distance(gallery_embeddings, probe_embeddings, EMBEDDING_DIM)?,
     })
+}
+
+impl RowMetrics {
+    /// Rank-1, TAR@FAR=1e-2, TAR@FAR=1e-3 and EER, each with its bootstrap interval when one was
+    /// computed: the four numbers every table of a run shows.
+    pub fn rates_with_intervals(&self) -> [(f64, Option<Interval>); 4] {
+        let iv = self.intervals.as_ref();
+        let tar = |k: usize| iv.and_then(|i| i.tar_at_far.get(k)).map(|t| t.1);
+        [
+            (self.rank1, iv.map(|i| i.rank1)),
+            (self.tar_far_1e2, tar(0)),
+            (self.tar_far_1e3, tar(1)),
+            (self.eer, iv.map(|i| i.eer)),
+        ]
+    }
 }
 
 /// Highest rank of the CMC curve kept per row.

@@ -47,15 +47,12 @@ fn cell(value: f64, interval: Option<visnir_metrics::Interval>) -> String {
 }
 
 fn table_row(row: &RowMetrics, score_file: &str) -> String {
-    let iv = row.intervals.as_ref();
+    let [rank1_cell, tar_1e2_cell, tar_1e3_cell, eer_cell] =
+        row.rates_with_intervals().map(|(v, i)| cell(v, i));
     format!(
         "<tr data-method=\"{m}\" data-rank1=\"{r1}\" data-tar-far-1e2=\"{t2}\" data-tar-far-1e3=\"{t3}\" data-eer=\"{eer}\">\
-         <td>{m}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.4}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+         <td>{m}</td><td>{rank1_cell}</td><td>{tar_1e2_cell}</td><td>{tar_1e3_cell}</td><td>{eer_cell}</td><td>{:.4}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
          <td><a href=\"scores/{score_file}\">{score_file}</a></td></tr>",
-        cell(row.rank1, iv.map(|i| i.rank1)),
-        cell(row.tar_far_1e2, iv.and_then(|i| i.tar_at_far.first()).map(|t| t.1)),
-        cell(row.tar_far_1e3, iv.and_then(|i| i.tar_at_far.get(1)).map(|t| t.1)),
-        cell(row.eer, iv.map(|i| i.eer)),
         row.auc,
         row.pixel_l1.map_or("–".to_string(), |l| format!("{l:.3}")),
         row.quality.map_or("–".to_string(), |q| format!("{:.2}", q.psnr)),

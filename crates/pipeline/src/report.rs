@@ -96,21 +96,13 @@ pub fn markdown(table: PaperTable, outcome: &Outcome, scale: &str) -> Result<Str
     let _ = writeln!(s, "|---|---|---|---|---|---|---|---|");
     for row in &outcome.rows {
         let p = find(&row.method);
-        let iv = row.intervals.as_ref();
+        let [rank1, tar_1e2, tar_1e3, eer] = row
+            .rates_with_intervals()
+            .map(|(v, i)| percent_with_interval(v, i));
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {rank1} | {tar_1e2} | {tar_1e3} | {eer} | {} | {} | {} |",
             row.method,
-            percent_with_interval(row.rank1, iv.map(|i| i.rank1)),
-            percent_with_interval(
-                row.tar_far_1e2,
-                iv.and_then(|i| i.tar_at_far.first()).map(|t| t.1)
-            ),
-            percent_with_interval(
-                row.tar_far_1e3,
-                iv.and_then(|i| i.tar_at_far.get(1)).map(|t| t.1)
-            ),
-            percent_with_interval(row.eer, iv.map(|i| i.eer)),
             paper_value(p, "rank1"),
             paper_value(p, "tar_far_1e2"),
             paper_value(p, "tar_far_1e3"),

@@ -94,23 +94,14 @@ pub fn run(args: EvaluateArgs) -> Result<(), CliError> {
     } else {
         println!("| Method | Rank-1 | TAR@FAR=1% | TAR@FAR=0.1% | AUC | EER | SSIM to NIR |");
         println!("|---|---|---|---|---|---|---|");
-        let pct = visnir_pipeline::percent_with_interval;
         for r in &report.rows {
-            let iv = r.intervals.as_ref();
+            let [rank1, tar_1e2, tar_1e3, eer] = r
+                .rates_with_intervals()
+                .map(|(v, i)| visnir_pipeline::percent_with_interval(v, i));
             println!(
-                "| {} | {} | {} | {} | {:.3} | {} | {} |",
+                "| {} | {rank1} | {tar_1e2} | {tar_1e3} | {:.3} | {eer} | {} |",
                 r.method,
-                pct(r.rank1, iv.map(|i| i.rank1)),
-                pct(
-                    r.tar_far_1e2,
-                    iv.and_then(|i| i.tar_at_far.first()).map(|t| t.1)
-                ),
-                pct(
-                    r.tar_far_1e3,
-                    iv.and_then(|i| i.tar_at_far.get(1)).map(|t| t.1)
-                ),
                 r.auc,
-                pct(r.eer, iv.map(|i| i.eer)),
                 r.quality.map_or("–".into(), |q| format!("{:.3}", q.ssim)),
             );
         }
