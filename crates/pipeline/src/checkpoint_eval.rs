@@ -12,7 +12,7 @@ use visnir_gan::{load_generator, Direction, FfeGeneratorConfig};
 
 use crate::data::protocol;
 use crate::error::Result;
-use crate::evaluate::{embed_crops, GalleryEvaluation, RowMetrics};
+use crate::evaluate::{GalleryEvaluation, RowMetrics};
 use crate::experiment::ALIGN_SIZE;
 use crate::experiment::{Examples, Outcome};
 use crate::prepare::Aligner;
@@ -86,18 +86,11 @@ pub fn evaluate_checkpoint(config: &CheckpointEval) -> Result<CheckpointReport> 
     let generator = load_generator(&config.checkpoint, Direction::AToB, ffe, &config.device)?;
     let fake = crate::train::translate_with(&generator, &gallery, &config.device)?;
     let embedder = Embedder::bundled(&config.device)?;
-    let probe_embeddings = embed_crops(&embedder, &split.probe_crops())?;
     let name = config.checkpoint.file_name().map_or_else(
         || "generator".to_string(),
         |n| n.to_string_lossy().into_owned(),
     );
-    let evaluation = GalleryEvaluation {
-        embedder: &embedder,
-        split: &split,
-        probe_embeddings: &probe_embeddings,
-        bootstrap: config.bootstrap,
-        seed: config.seed,
-    };
+    let evaluation = GalleryEvaluation::new(&embedder, &split, config.bootstrap, config.seed)?;
     let mut rows = Vec::new();
     for (label, slug, images) in [
         ("No translation".to_string(), "no-translation", &gallery),
@@ -110,18 +103,8 @@ pub fn evaluate_checkpoint(config: &CheckpointEval) -> Result<CheckpointReport> 
         rows.push(evaluation.row(&label, images, file.as_deref())?);
     }
     if let Some(dir) = &config.report {
-        let twins = split.example_twins(6);
-        let examples = Examples {
-            vis: twins.iter().map(|&(g, _)| gallery[g].clone()).collect(),
-            nir: twins
-                .iter()
-                .map(|&(_, p)| split.probes[p].crop.clone())
-                .collect(),
-            translated: vec![(
-                rows[1].method.clone(),
-                twins.iter().map(|&(g, _)| fake[g].clone()).collect(),
-            )],
-        };
+        let mut examples = Examples::of(&split, 6);
+        examples.add(&rows[1].method, &fake);
         let outcome = Outcome {
             rows: rows.clone(),
             synthetic: false,

@@ -70,28 +70,28 @@ fn planar(image: &RgbImage) -> Vec<f64> {
         .collect()
 }
 
-/// PSNR and SSIM of each gallery image against its NIR twin (`twins`: gallery, probe index
-/// pairs), averaged, and the embedding Fréchet distance of the gallery to the probes.
-pub fn translation_quality(
-    twins: &[(usize, usize)],
+/// PSNR and SSIM of each gallery image against its NIR twin in `split`, averaged, and the
+/// embedding Fréchet distance of the gallery to the probes.
+fn translation_quality(
+    split: &PreparedSplit,
     gallery: &[RgbImage],
-    probes: &[RgbImage],
     gallery_embeddings: &[f32],
     probe_embeddings: &[f32],
 ) -> Result<TranslationQuality> {
     let (mut psnr_sum, mut ssim_sum) = (0.0, 0.0);
-    for &(g, p) in twins {
-        let (a, b) = (planar(&probes[p]), planar(&gallery[g]));
+    for &(g, p) in &split.twins {
+        let nir = &split.probes[p].crop;
+        let (a, b) = (planar(nir), planar(&gallery[g]));
         let plane = |data| Planes {
             data,
-            width: probes[p].width() as usize,
-            height: probes[p].height() as usize,
+            width: nir.width() as usize,
+            height: nir.height() as usize,
             channels: 3,
         };
         psnr_sum += psnr(plane(&a), plane(&b), 255.0)?;
         ssim_sum += ssim(plane(&a), plane(&b), 255.0)?;
     }
-    let n = twins.len().max(1) as f64;
+    let n = split.twins.len().max(1) as f64;
     Ok(TranslationQuality {
         psnr: psnr_sum / n,
         ssim: ssim_sum / n,
@@ -282,21 +282,37 @@ pub(crate) fn twin_l1(split: &PreparedSplit, gallery: &[RgbImage]) -> f64 {
     total / split.twins.len().max(1) as f64
 }
 
-/// What scoring a gallery (translated or not) against a split's NIR probes needs.
+/// Scores galleries (translated or not) against a split's NIR probes, which it embeds once.
 pub struct GalleryEvaluation<'a> {
-    /// The embedder of gallery and probes.
-    pub embedder: &'a Embedder,
-    /// The test split (its probes, identities and twin pairs).
-    pub split: &'a PreparedSplit,
-    /// The probes' embeddings.
-    pub probe_embeddings: &'a [f32],
-    /// Bootstrap resamples for the intervals (0: none).
-    pub bootstrap: usize,
-    /// Seed of the bootstrap.
-    pub seed: u64,
+    embedder: &'a Embedder,
+    split: &'a PreparedSplit,
+    probe_embeddings: Vec<f32>,
+    gallery_ids: Vec<String>,
+    probe_ids: Vec<String>,
+    bootstrap: usize,
+    seed: u64,
 }
 
-impl GalleryEvaluation<'_> {
+impl<'a> GalleryEvaluation<'a> {
+    /// Embeds the split's probes; `bootstrap` resamples (0: none) with `seed` give each row's
+    /// intervals.
+    pub fn new(
+        embedder: &'a Embedder,
+        split: &'a PreparedSplit,
+        bootstrap: usize,
+        seed: u64,
+    ) -> Result<Self> {
+        Ok(Self {
+            embedder,
+            split,
+            probe_embeddings: embed_crops(embedder, &split.probe_crops())?,
+            gallery_ids: split.gallery_ids(),
+            probe_ids: split.probe_ids(),
+            bootstrap,
+            seed,
+        })
+    }
+
     /// The row of `gallery` (the split's gallery, as matched): its metrics, bootstrap
     /// intervals, pixel L1 / PSNR / SSIM to the NIR twins and embedding Fréchet distance; its
     /// scores are written to `score_file`, if given, in bob's 4-column format.
@@ -308,11 +324,11 @@ impl GalleryEvaluation<'_> {
     ) -> Result<RowMetrics> {
         let split = self.split;
         let embeddings = embed_crops(self.embedder, gallery)?;
-        let scores = score_matrix(&embeddings, self.probe_embeddings)?;
-        let (gallery_ids, probe_ids) = (split.gallery_ids(), split.probe_ids());
-        let mut row = row_metrics(method, &scores, &gallery_ids, &probe_ids)?;
+        let scores = score_matrix(&embeddings, &self.probe_embeddings)?;
+        let (gallery_ids, probe_ids) = (&self.gallery_ids, &self.probe_ids);
+        let mut row = row_metrics(method, &scores, gallery_ids, probe_ids)?;
         if self.bootstrap > 0 {
-            let bootstrap = SubjectBootstrap::new(&scores, &probe_ids, &gallery_ids)?;
+            let bootstrap = SubjectBootstrap::new(&scores, probe_ids, gallery_ids)?;
             row.intervals =
                 Some(bootstrap.intervals(self.bootstrap, self.seed, 0.95, &[1e-2, 1e-3])?);
         }
@@ -321,11 +337,10 @@ impl GalleryEvaluation<'_> {
         }
         row.pixel_l1 = Some(twin_l1(split, gallery));
         row.quality = Some(translation_quality(
-            &split.twins,
+            split,
             gallery,
-            &split.probe_crops(),
             &embeddings,
-            self.probe_embeddings,
+            &self.probe_embeddings,
         )?);
         Ok(row)
     }

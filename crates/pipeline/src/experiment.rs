@@ -16,7 +16,7 @@ use visnir_gan::{load_generator, Direction, GeneratorConfig, TrainConfig};
 use crate::curves::{CurvePoint, Validation};
 use crate::data::{ensure_synthetic, protocol};
 use crate::error::{io_error, Result};
-use crate::evaluate::{embed_crops, GalleryEvaluation, RowMetrics};
+use crate::evaluate::{GalleryEvaluation, RowMetrics};
 use crate::method::Method;
 use crate::prepare::Aligner;
 use crate::scale::{Scale, Settings};
@@ -89,6 +89,37 @@ pub struct Examples {
     pub nir: Vec<RgbImage>,
     /// `(row label, translations of vis)`, in table order.
     pub translated: Vec<(String, Vec<RgbImage>)>,
+    /// The examples' indices in the gallery.
+    gallery_indices: Vec<usize>,
+}
+
+impl Examples {
+    /// The first `n` test twins of `split` (VIS crop and NIR crop), no translations yet.
+    pub(crate) fn of(split: &PreparedSplit, n: usize) -> Self {
+        let twins = split.example_twins(n);
+        Self {
+            vis: twins
+                .iter()
+                .map(|&(g, _)| split.gallery[g].crop.clone())
+                .collect(),
+            nir: twins
+                .iter()
+                .map(|&(_, p)| split.probes[p].crop.clone())
+                .collect(),
+            translated: Vec::new(),
+            gallery_indices: twins.iter().map(|&(g, _)| g).collect(),
+        }
+    }
+
+    /// Adds the column `label`: the examples' images out of its translated `gallery`.
+    pub(crate) fn add(&mut self, label: &str, gallery: &[RgbImage]) {
+        let shown = self
+            .gallery_indices
+            .iter()
+            .map(|&g| gallery[g].clone())
+            .collect();
+        self.translated.push((label.to_string(), shown));
+    }
 }
 
 /// Everything an experiment produced.
@@ -177,19 +208,8 @@ pub fn run(config: &ExperimentConfig) -> Result<Outcome> {
         .as_ref()
         .map(Validation::untranslated)
         .transpose()?;
-    let probe_embeddings = embed_crops(&embedder, &split.probe_crops())?;
-    let example_twins = split.example_twins(6);
-    let mut examples = Examples {
-        vis: example_twins
-            .iter()
-            .map(|&(g, _)| split.gallery[g].crop.clone())
-            .collect(),
-        nir: example_twins
-            .iter()
-            .map(|&(_, p)| split.probes[p].crop.clone())
-            .collect(),
-        translated: Vec::new(),
-    };
+    let evaluation = GalleryEvaluation::new(&embedder, &split, config.bootstrap, config.seed)?;
+    let mut examples = Examples::of(&split, 6);
     let (mut rows, mut loss_logs, mut curves) = (Vec::new(), Vec::new(), Vec::new());
     for &method in &config.methods {
         let fake = if method == Method::NoTranslation {
@@ -200,25 +220,12 @@ pub fn run(config: &ExperimentConfig) -> Result<Outcome> {
                 train_and_translate(config, method, &split, validation.as_ref(), &dir)?;
             loss_logs.push((method, dir.join("losses.jsonl")));
             curves.push((method, curve));
-            let shown = example_twins
-                .iter()
-                .map(|&(g, _)| fake[g].clone())
-                .collect();
-            examples
-                .translated
-                .push((method.label().to_string(), shown));
+            examples.add(method.label(), &fake);
             fake
         };
         let score_file = report_dir(&config.run_dir())
             .join("scores")
             .join(format!("{}.txt", method.slug()));
-        let evaluation = GalleryEvaluation {
-            embedder: &embedder,
-            split: &split,
-            probe_embeddings: &probe_embeddings,
-            bootstrap: config.bootstrap,
-            seed: config.seed,
-        };
         let row = evaluation.row(method.label(), &fake, Some(&score_file))?;
         tracing::info!(
             method = method.label(),
