@@ -9,7 +9,7 @@ use clap::Args;
 use visnir_metrics::score_file::{self, BobColumns, Comparison};
 
 use super::input::{self, Scores};
-use super::{Format, ScoreInput};
+use super::{Format, MatrixIds, ScoreInput};
 use crate::exit::{CliError, InputContext};
 
 /// Arguments of `visnir metrics convert`.
@@ -17,12 +17,8 @@ use crate::exit::{CliError, InputContext};
 pub struct ConvertArgs {
     #[command(flatten)]
     input: ScoreInput,
-    /// CSV `probe_index,identity` for a score matrix's rows.
-    #[arg(long, requires = "gallery_ids")]
-    probe_ids: Option<PathBuf>,
-    /// CSV `gallery_index,identity` for a score matrix's columns.
-    #[arg(long, requires = "probe_ids")]
-    gallery_ids: Option<PathBuf>,
+    #[command(flatten)]
+    ids: MatrixIds,
     /// The format to write: csv, bob4, bob5 (need identities: from a bob file or a matrix with
     /// its identity lists) or pyeer (a folder with `genuine.txt` and `impostor.txt`).
     #[arg(long)]
@@ -34,8 +30,7 @@ pub struct ConvertArgs {
 
 /// Runs `visnir metrics convert`.
 pub fn run(args: ConvertArgs) -> Result<(), CliError> {
-    let matrix = args.probe_ids.is_some() || args.input.format == Some(Format::Matrix);
-    let scores = input::read(&args.input, matrix)?;
+    let scores = input::read(&args.input, args.ids.probe_ids.is_some())?;
     let name = scores.name();
     let inputs: Vec<&PathBuf> = [
         &args.input.scores,
@@ -48,12 +43,7 @@ pub fn run(args: ConvertArgs) -> Result<(), CliError> {
     let comparisons = match scores {
         Scores::Bob(_, comparisons) => Some(comparisons),
         Scores::Matrix(path, matrix) => {
-            let (probes, gallery) = input::matrix_identities(
-                &path,
-                &matrix,
-                args.probe_ids.as_ref(),
-                args.gallery_ids.as_ref(),
-            )?;
+            let (probes, gallery) = input::matrix_identities(&path, &matrix, &args.ids)?;
             let labels = |what: &str, n: usize| -> Vec<String> {
                 (0..n).map(|i| format!("{what}_{i}")).collect()
             };

@@ -7,7 +7,7 @@ use anyhow::Context;
 use visnir_metrics::score_file::{self, BobColumns, Comparison};
 use visnir_metrics::{csv, ScoreMatrix};
 
-use super::{Format, ScoreInput};
+use super::{Format, MatrixIds, ScoreInput};
 use crate::exit::{CliError, InputContext};
 
 /// Scores as read, with the file they came from.
@@ -135,10 +135,9 @@ fn detect(path: &Path) -> anyhow::Result<Kind> {
 pub fn matrix_identities(
     scores_file: &Path,
     scores: &ScoreMatrix,
-    probe_ids: Option<&PathBuf>,
-    gallery_ids: Option<&PathBuf>,
+    ids: &MatrixIds,
 ) -> Result<(Vec<String>, Vec<String>), CliError> {
-    let (Some(probe_file), Some(gallery_file)) = (probe_ids, gallery_ids) else {
+    let (Some(probe_file), Some(gallery_file)) = (&ids.probe_ids, &ids.gallery_ids) else {
         return Err(CliError::Input(anyhow::anyhow!(
             "{}: a score matrix needs --probe-ids and --gallery-ids",
             scores_file.display()

@@ -63,6 +63,18 @@ pub struct ScoreInput {
     format: Option<Format>,
 }
 
+/// The identity lists of a score matrix's rows and columns; given, they mark `--scores` as a
+/// matrix.
+#[derive(Debug, Args)]
+pub struct MatrixIds {
+    /// CSV `probe_index,identity` giving each matrix row's identity.
+    #[arg(long, requires = "gallery_ids")]
+    probe_ids: Option<PathBuf>,
+    /// CSV `gallery_index,identity` giving each matrix column's identity.
+    #[arg(long, requires = "probe_ids")]
+    gallery_ids: Option<PathBuf>,
+}
+
 /// Arguments of `visnir metrics verify`.
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
@@ -77,12 +89,8 @@ pub struct VerifyArgs {
 pub struct IdentifyArgs {
     #[command(flatten)]
     input: ScoreInput,
-    /// CSV `probe_index,identity` giving each matrix row's identity.
-    #[arg(long, requires = "gallery_ids")]
-    probe_ids: Option<PathBuf>,
-    /// CSV `gallery_index,identity` giving each matrix column's identity.
-    #[arg(long, requires = "probe_ids")]
-    gallery_ids: Option<PathBuf>,
+    #[command(flatten)]
+    ids: MatrixIds,
     /// Ranks at which the CMC curve is reported.
     #[arg(long, value_delimiter = ',', default_value = "1,5,10")]
     ranks: Vec<usize>,
@@ -125,8 +133,7 @@ pub fn run(command: MetricsCommand) -> Result<(), CliError> {
 }
 
 fn identify_command(args: IdentifyArgs) -> Result<(), CliError> {
-    let matrix_given = args.probe_ids.is_some() || args.input.format == Some(Format::Matrix);
-    let scores = input::read(&args.input, matrix_given)?;
+    let scores = input::read(&args.input, args.ids.probe_ids.is_some())?;
     let name = scores.name();
     let Scores::Matrix(path, matrix) = scores else {
         let Scores::Bob(path, comparisons) = scores else {
@@ -165,12 +172,7 @@ fn identify_command(args: IdentifyArgs) -> Result<(), CliError> {
             report::identification_table(&report)
         });
     };
-    let (probes, gallery) = input::matrix_identities(
-        &path,
-        &matrix,
-        args.probe_ids.as_ref(),
-        args.gallery_ids.as_ref(),
-    )?;
+    let (probes, gallery) = input::matrix_identities(&path, &matrix, &args.ids)?;
     let report = identify(&matrix, &probes, &gallery, &args.ranks, &args.common.far)
         .with_context(|| path.display().to_string())
         .input()?;
