@@ -59,7 +59,7 @@ pub fn run(args: GpuCheckArgs) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out).with_context(|| args.out.display().to_string())?;
     let mut log = Log { lines: Vec::new() };
     let start = Instant::now();
-    log.say(format!("gpu-check on {:?}", args.device));
+    log.say(format!("gpu-check on {}", args.device));
 
     let parity = gpu_parity::run_all(&device);
     for c in &parity {
@@ -101,7 +101,7 @@ pub fn run(args: GpuCheckArgs) -> anyhow::Result<()> {
         start.elapsed().as_secs_f64()
     ));
     let report = json!({
-        "device": format!("{:?}", args.device),
+        "device": args.device.to_string(),
         "parity": parity,
         "timings_ms": timings.iter().map(|(w, ms)| json!({"what": w, "visnir": ms, "pytorch": torch[w]})).collect::<Vec<_>>(),
         "pytorch": torch,
@@ -117,7 +117,7 @@ pub fn run(args: GpuCheckArgs) -> anyhow::Result<()> {
     std::fs::write(&log_path, log.lines.join("\n") + "\n")
         .with_context(|| log_path.display().to_string())?;
     println!("wrote {} and {}", json_path.display(), log_path.display());
-    anyhow::ensure!(passed, "a parity check failed on {:?}", args.device);
+    anyhow::ensure!(passed, "a parity check failed on {}", args.device);
     Ok(())
 }
 
@@ -209,10 +209,10 @@ fn pytorch_side(device: &DeviceChoice, size: u32, repeats: u32) -> Value {
     } else {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("pytorch/gpu_bench.py")
     };
+    // PyTorch names Apple's GPU `mps`; `cpu` and `cuda:N` are spelt alike.
     let torch_device = match device {
-        DeviceChoice::Cpu => "cpu".to_string(),
-        DeviceChoice::Cuda(n) => format!("cuda:{n}"),
         DeviceChoice::Metal(_) => "mps".to_string(),
+        other => other.to_string(),
     };
     let output = std::process::Command::new("python3")
         .arg(&script)
@@ -273,11 +273,7 @@ fn experiment(args: &GpuCheckArgs, log: &mut Log) -> anyhow::Result<Value> {
         return Ok(Value::Null);
     }
     let out = args.out.join("reproduce");
-    let device = match args.device {
-        DeviceChoice::Cpu => "cpu".to_string(),
-        DeviceChoice::Cuda(n) => format!("cuda:{n}"),
-        DeviceChoice::Metal(n) => format!("metal:{n}"),
-    };
+    let device = args.device.to_string();
     let start = Instant::now();
     let output = std::process::Command::new(std::env::current_exe()?)
         .args([

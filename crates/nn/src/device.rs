@@ -41,6 +41,17 @@ impl FromStr for DeviceChoice {
     }
 }
 
+/// The command-line name, which parses back to the same choice: `cpu`, `cuda:N`, `metal:N`.
+impl std::fmt::Display for DeviceChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Cpu => write!(f, "cpu"),
+            Self::Cuda(n) => write!(f, "cuda:{n}"),
+            Self::Metal(n) => write!(f, "metal:{n}"),
+        }
+    }
+}
+
 impl DeviceChoice {
     /// Opens the device; fails with a clear message when its backend was not compiled in.
     pub fn device(self) -> Result<Device> {
@@ -86,5 +97,17 @@ mod tests {
         assert!("tpu".parse::<DeviceChoice>().is_err());
         assert!("cuda:x".parse::<DeviceChoice>().is_err());
         assert!(DeviceChoice::Cpu.device().unwrap().is_cpu());
+    }
+
+    #[test]
+    fn names_parse_back() {
+        for choice in [
+            DeviceChoice::Cpu,
+            DeviceChoice::Cuda(1),
+            DeviceChoice::Metal(0),
+        ] {
+            assert_eq!(choice.to_string().parse::<DeviceChoice>().unwrap(), choice);
+        }
+        assert_eq!(DeviceChoice::Cuda(2).to_string(), "cuda:2");
     }
 }
