@@ -125,6 +125,7 @@ fn mtcnn(device: &Device) -> anyhow::Result<Vec<Check>> {
     let golden = json(&fixtures.join("mtcnn_golden.json"))?;
     let detector = Mtcnn::bundled(MtcnnConfig::default(), device)?;
     let (mut worst_iou, mut worst_score, mut worst_mark) = (1.0f64, 0.0f64, 0.0f64);
+    let (mut worst_mean_mark, mut worst_scale) = (0.0f64, 0.0f64);
     let mut count_ok = true;
     for image in golden["images"].as_array().into_iter().flatten() {
         let name = image["input"]
@@ -134,6 +135,14 @@ fn mtcnn(device: &Device) -> anyhow::Result<Vec<Check>> {
             .next()
             .unwrap_or("");
         let rgb = load_rgb(&fixtures.join("faces").join(name))?;
+        let scales = detector
+            .config()
+            .scales(rgb.height() as usize, rgb.width() as usize);
+        let want_scales = numbers(&image["pyramid_scales"]);
+        count_ok &= scales.len() == want_scales.len();
+        for (s, w) in scales.iter().zip(&want_scales) {
+            worst_scale = worst_scale.max((s - w).abs());
+        }
         let faces = detector.detect(&rgb)?;
         let want = image["faces"].as_array().cloned().unwrap_or_default();
         count_ok &= faces.len() == want.len();
@@ -148,6 +157,7 @@ fn mtcnn(device: &Device) -> anyhow::Result<Vec<Check>> {
             worst_iou = worst_iou.min(iou);
             let prob = reference["prob"].as_f64().unwrap_or(f64::NAN);
             worst_score = worst_score.max((face.score as f64 - prob).abs());
+            let mut mean = 0.0;
             for (got, want) in face
                 .landmarks
                 .iter()
@@ -156,15 +166,23 @@ fn mtcnn(device: &Device) -> anyhow::Result<Vec<Check>> {
                 let w = numbers(want);
                 let d = ((got[0] as f64 - w[0]).powi(2) + (got[1] as f64 - w[1]).powi(2)).sqrt();
                 worst_mark = worst_mark.max(d);
+                mean += d / 5.0;
             }
+            worst_mean_mark = worst_mean_mark.max(mean);
         }
     }
     Ok(vec![
         Check::at_most(
             "MTCNN: faces found vs facenet-pytorch",
-            "0 when every photo has the reference's count",
+            "0 when every photo has the reference's face and pyramid-level counts",
             if count_ok { 0.0 } else { 1.0 },
             0.0,
+        ),
+        Check::at_most(
+            "MTCNN: pyramid scales vs facenet-pytorch",
+            "largest |difference|",
+            worst_scale,
+            1e-12,
         ),
         Check::at_least(
             "MTCNN: box IoU vs facenet-pytorch",
@@ -177,6 +195,12 @@ fn mtcnn(device: &Device) -> anyhow::Result<Vec<Check>> {
             "largest |difference|",
             worst_score,
             0.01,
+        ),
+        Check::at_most(
+            "MTCNN: landmarks vs facenet-pytorch, mean per face",
+            "largest mean distance (px)",
+            worst_mean_mark,
+            1.0,
         ),
         Check::at_most(
             "MTCNN: landmarks vs facenet-pytorch",
@@ -193,7 +217,7 @@ fn mobilefacenet(device: &Device) -> anyhow::Result<Vec<Check>> {
     let fixtures = fixtures();
     let golden = json(&fixtures.join("mobilefacenet_golden.json"))?;
     let embedder = Embedder::bundled(device)?;
-    let mut worst = 1.0f64;
+    let (mut worst, mut worst_norm) = (1.0f64, 0.0f64);
     let faces = golden["faces"].as_array().cloned().unwrap_or_default();
     anyhow::ensure!(!faces.is_empty(), "no reference faces");
     for face in &faces {
@@ -205,13 +229,38 @@ fn mobilefacenet(device: &Device) -> anyhow::Result<Vec<Check>> {
         let na = got.iter().map(|&a| (a as f64).powi(2)).sum::<f64>().sqrt();
         let nb = want.iter().map(|b| b * b).sum::<f64>().sqrt();
         worst = worst.min(dot / (na * nb));
+        worst_norm = worst_norm.max((na - 1.0).abs());
     }
-    Ok(vec![Check::at_least(
-        "MobileFaceNet: embeddings vs TFLite",
-        "smallest cosine",
-        worst,
-        0.9999,
-    )])
+    let io = candle_core::safetensors::load(
+        fixtures.join("parity/mobilefacenet_io.safetensors"),
+        device,
+    )?;
+    let get = |key: &str| {
+        io.get(key)
+            .ok_or_else(|| anyhow::anyhow!("fixture lacks {key}"))
+    };
+    let input = get("input_nhwc")?.permute((0, 3, 1, 2))?.contiguous()?;
+    let raw = embedder.network().forward(&input)?;
+    Ok(vec![
+        Check::at_least(
+            "MobileFaceNet: embeddings vs TFLite",
+            "smallest cosine",
+            worst,
+            0.9999,
+        ),
+        Check::at_most(
+            "MobileFaceNet: embeddings are unit vectors",
+            "largest | |e| - 1 |",
+            worst_norm,
+            1e-5,
+        ),
+        Check::at_most(
+            "MobileFaceNet: raw network output vs TFLite",
+            "largest |difference|",
+            max_diff(&raw, get("embedding_tflite_mode")?)?,
+            1e-4,
+        ),
+    ])
 }
 
 /// An official `torch.save(G.state_dict())` generator translating a 256 x 256 face, against the
@@ -278,7 +327,13 @@ fn tiny_networks(device: &Device) -> anyhow::Result<Vec<Check>> {
     )?;
     let x = get("input")?;
     let mut worst = 0.0f64;
-    for (i, activation) in g.trace(x)?.iter().enumerate() {
+    let trace = g.trace(x)?;
+    anyhow::ensure!(
+        trace.len() == 21,
+        "{} activations, PyTorch recorded 21",
+        trace.len()
+    );
+    for (i, activation) in trace.iter().enumerate() {
         worst = worst.max(max_diff(activation, get(&format!("act.G.model.{i}"))?)?);
     }
     let y = g.forward(x)?;
@@ -317,6 +372,12 @@ fn two_steps(device: &Device) -> anyhow::Result<Vec<Check>> {
             .data()
             .lock()
             .map_err(|_| anyhow::anyhow!("parameter lock poisoned"))?;
+        anyhow::ensure!(
+            data.len() == init.len(),
+            "{} parameters, PyTorch's initial weights have {}",
+            data.len(),
+            init.len()
+        );
         for (name, var) in data.iter() {
             let value = init
                 .get(name)
