@@ -201,7 +201,7 @@ pub fn percentile_intervals(
     far_targets: &[f64],
 ) -> Result<BootstrapIntervals> {
     if samples.is_empty() {
-        return Err(MetricsError::NoGenuine);
+        return Err(MetricsError::NoUsableResample { resamples });
     }
     let tail = (1.0 - level) / 2.0;
     let interval = |values: Vec<f64>| {

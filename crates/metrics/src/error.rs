@@ -47,6 +47,9 @@ pub enum MetricsError {
     /// Two embedding sets do not have the same dimension, or a buffer is not a whole number of rows.
     #[error("embedding shape mismatch: {0}")]
     EmbeddingShape(String),
+    /// No bootstrap resample held both a genuine and an impostor pair (too few subjects).
+    #[error("none of {resamples} bootstrap resamples has both a genuine and an impostor pair")]
+    NoUsableResample { resamples: usize },
     /// A rank for the CMC curve must be at least 1.
     #[error("CMC rank must be at least 1")]
     ZeroRank,

@@ -124,3 +124,18 @@ fn the_unresampled_experiment_gives_the_plain_metrics() {
     // Doubling every subject changes nothing either.
     assert_eq!(experiment().resample(&[2; 10], &FARS).unwrap(), point);
 }
+
+#[test]
+fn a_single_subject_has_no_usable_resample() {
+    let scores = visnir_metrics::ScoreMatrix::new(1, 1, vec![0.5]).unwrap();
+    let ids = ["a".to_string()];
+    let boot = SubjectBootstrap::new(&scores, &ids, &ids).unwrap();
+    let err = boot.intervals(10, 0, 0.95, &FARS).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            visnir_metrics::MetricsError::NoUsableResample { resamples: 10 }
+        ),
+        "{err}"
+    );
+}
