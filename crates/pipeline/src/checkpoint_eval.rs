@@ -92,15 +92,11 @@ pub fn evaluate_checkpoint(config: &CheckpointEval) -> Result<CheckpointReport> 
     );
     let evaluation = GalleryEvaluation::new(&embedder, &split, config.bootstrap, config.seed)?;
     let mut rows = Vec::new();
-    for (label, slug, images) in [
-        ("No translation".to_string(), "no-translation", &gallery),
-        (format!("Translated ({name})"), "translated", &fake),
+    for (label, images) in [
+        ("No translation".to_string(), &gallery),
+        (format!("Translated ({name})"), &fake),
     ] {
-        let file = config
-            .report
-            .as_ref()
-            .map(|dir| dir.join("scores").join(format!("{slug}.txt")));
-        rows.push(evaluation.row(&label, images, file.as_deref())?);
+        rows.push(evaluation.row(&label, images, config.report.as_deref())?);
     }
     if let Some(dir) = &config.report {
         let mut examples = Examples::of(&split, 6);

@@ -15,6 +15,7 @@ use std::path::Path;
 use visnir_metrics::score_file::{comparisons_from_matrix, write_bob, BobColumns};
 
 use crate::error::{io_error, Result};
+use crate::method::Method;
 use crate::prepare::square_crop;
 use crate::split::{LabelledCrop, PreparedSplit};
 
@@ -228,6 +229,14 @@ pub fn row_metrics(
     })
 }
 
+/// A row's score file relative to its report folder, as the HTML page links it:
+/// `scores/<method slug>.txt`, or `scores/translated.txt` for a generator scored on its own
+/// (`visnir evaluate`).
+pub(crate) fn score_file_link(label: &str) -> String {
+    let stem = Method::from_label(label).map_or("translated", Method::slug);
+    format!("scores/{stem}.txt")
+}
+
 /// Writes a row's scores as a bob 4-column file (`claimed_id real_id test_label score`: the
 /// gallery image's subject, the probe's subject, the probe's path), which `bob.bio` and
 /// `visnir metrics` read.
@@ -314,13 +323,14 @@ impl<'a> GalleryEvaluation<'a> {
     }
 
     /// The row of `gallery` (the split's gallery, as matched): its metrics, bootstrap
-    /// intervals, pixel L1 / PSNR / SSIM to the NIR twins and embedding Fréchet distance; its
-    /// scores are written to `score_file`, if given, in bob's 4-column format.
+    /// intervals, pixel L1 / PSNR / SSIM to the NIR twins and embedding Fréchet distance; with
+    /// a `report` folder, its scores are written there ([`score_file_link`]) in bob's 4-column
+    /// format.
     pub fn row(
         &self,
         method: &str,
         gallery: &[RgbImage],
-        score_file: Option<&Path>,
+        report: Option<&Path>,
     ) -> Result<RowMetrics> {
         let split = self.split;
         let embeddings = embed_crops(self.embedder, gallery)?;
@@ -332,8 +342,9 @@ impl<'a> GalleryEvaluation<'a> {
             row.intervals =
                 Some(bootstrap.intervals(self.bootstrap, self.seed, 0.95, &[1e-2, 1e-3])?);
         }
-        if let Some(file) = score_file {
-            write_score_file(file, &scores, &split.gallery, &split.probes)?;
+        if let Some(dir) = report {
+            let file = dir.join(score_file_link(method));
+            write_score_file(&file, &scores, &split.gallery, &split.probes)?;
         }
         row.pixel_l1 = Some(twin_l1(split, gallery));
         row.quality = Some(translation_quality(

@@ -223,10 +223,8 @@ pub fn run(config: &ExperimentConfig) -> Result<Outcome> {
             examples.add(method.label(), &fake);
             fake
         };
-        let score_file = report_dir(&config.run_dir())
-            .join("scores")
-            .join(format!("{}.txt", method.slug()));
-        let row = evaluation.row(method.label(), &fake, Some(&score_file))?;
+        let report = report_dir(&config.run_dir());
+        let row = evaluation.row(method.label(), &fake, Some(&report))?;
         tracing::info!(
             method = method.label(),
             rank1 = row.rank1,

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 
 use crate::error::{io_error, Result};
-use crate::evaluate::RowMetrics;
+use crate::evaluate::{score_file_link, RowMetrics};
 use crate::experiment::Outcome;
 
 /// One figure of the page: its file and what it shows.
@@ -46,13 +46,15 @@ fn cell(value: f64, interval: Option<visnir_metrics::Interval>) -> String {
     }
 }
 
-fn table_row(row: &RowMetrics, score_file: &str) -> String {
+fn table_row(row: &RowMetrics) -> String {
+    let link = score_file_link(&row.method);
+    let file = link.trim_start_matches("scores/");
     let [rank1_cell, tar_1e2_cell, tar_1e3_cell, eer_cell] =
         row.rates_with_intervals().map(|(v, i)| cell(v, i));
     format!(
         "<tr data-method=\"{m}\" data-rank1=\"{r1}\" data-tar-far-1e2=\"{t2}\" data-tar-far-1e3=\"{t3}\" data-eer=\"{eer}\">\
          <td>{m}</td><td>{rank1_cell}</td><td>{tar_1e2_cell}</td><td>{tar_1e3_cell}</td><td>{eer_cell}</td><td>{:.4}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-         <td><a href=\"scores/{score_file}\">{score_file}</a></td></tr>",
+         <td><a href=\"{link}\">{file}</a></td></tr>",
         row.auc,
         row.pixel_l1.map_or("–".to_string(), |l| format!("{l:.3}")),
         row.quality.map_or("–".to_string(), |q| format!("{:.2}", q.psnr)),
@@ -67,8 +69,8 @@ fn table_row(row: &RowMetrics, score_file: &str) -> String {
 }
 
 /// The page for `outcome`, titled `title`, with `figures` embedded and each row's score file
-/// (`slugs[i]`.txt under `scores/`) linked.
-pub fn page(title: &str, outcome: &Outcome, slugs: &[&str], figures: &[Figure]) -> Result<String> {
+/// linked.
+pub fn page(title: &str, outcome: &Outcome, figures: &[Figure]) -> Result<String> {
     let mut s = String::new();
     let _ = write!(
         s,
@@ -98,8 +100,8 @@ pub fn page(title: &str, outcome: &Outcome, slugs: &[&str], figures: &[Figure]) 
         outcome.bootstrap_seed
     );
     s.push_str("<h2>Results</h2>\n<table id=\"results\"><tr><th>Method</th><th>Rank-1</th><th>TAR@FAR=1%</th><th>TAR@FAR=0.1%</th><th>EER</th><th>AUC</th><th>pixel L1 to NIR</th><th>PSNR (dB)</th><th>SSIM</th><th>embedding Fréchet</th><th>scores (bob 4-column)</th></tr>\n");
-    for (row, slug) in outcome.rows.iter().zip(slugs) {
-        s.push_str(&table_row(row, &format!("{slug}.txt")));
+    for row in &outcome.rows {
+        s.push_str(&table_row(row));
         s.push('\n');
     }
     s.push_str("</table>\n");

@@ -10,7 +10,6 @@ use visnir_metrics::Interval;
 use crate::error::{io_error, PipelineError, Result};
 use crate::experiment::Outcome;
 use crate::html;
-use crate::method::Method;
 use crate::plots;
 use crate::score_plots;
 
@@ -237,13 +236,14 @@ pub fn write(
         .map_err(|e| io_error(&js, e))?;
     std::fs::write(&js, text).map_err(|e| io_error(&js, e))?;
     let roc = dir.join("roc.png");
-    plots::roc(&roc, &outcome.rows, &title(table, outcome, scale))?;
+    let title = title(table, outcome, scale);
+    plots::roc(&roc, &outcome.rows, &title)?;
     let grid = dir.join("translations.png");
     plots::translations(&grid, &outcome.examples)?;
     let det = dir.join("det.png");
-    score_plots::det(&det, &outcome.rows, &title(table, outcome, scale))?;
+    score_plots::det(&det, &outcome.rows, &title)?;
     let cmc = dir.join("cmc.png");
-    score_plots::cmc(&cmc, &outcome.rows, &title(table, outcome, scale))?;
+    score_plots::cmc(&cmc, &outcome.rows, &title)?;
     let histograms = dir.join("scores.png");
     score_plots::score_histograms(&histograms, &outcome.rows)?;
     let mut files = vec![md, js, roc, det, cmc, histograms, grid];
@@ -291,12 +291,7 @@ pub fn write(
         })
         .filter(|f| files.contains(&f.path))
         .collect();
-    let slugs: Vec<&str> = outcome
-        .rows
-        .iter()
-        .map(|r| Method::from_label(&r.method).map_or("scores", Method::slug))
-        .collect();
-    let page = html::page(&title(table, outcome, scale), outcome, &slugs, &figures)?;
+    let page = html::page(&title, outcome, &figures)?;
     files.push(html::write(dir, &page)?);
     Ok(files)
 }
