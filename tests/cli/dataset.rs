@@ -232,7 +232,10 @@ fn evaluate_scores_a_generator_on_the_test_split() {
     }
     let page = std::fs::read_to_string(report_dir.join("index.html")).unwrap();
     for link in ["scores/no-translation.txt", "scores/translated.txt"] {
-        assert!(page.contains(&format!("href=\"{link}\"")), "index.html links {link}");
+        assert!(
+            page.contains(&format!("href=\"{link}\"")),
+            "index.html links {link}"
+        );
     }
     assert_fails(
         &evaluate(dir.join("missing.pth").to_str().unwrap()),
