@@ -199,6 +199,7 @@ fn gan(repeats: usize) -> anyhow::Result<()> {
         cycle: 10.0,
         identity: 0.0,
         pixel: 0.0,
+        embedding: 0.0,
     };
     let lpc_no_identity = LossWeights {
         pixel: 10.0,

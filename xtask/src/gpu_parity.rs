@@ -401,6 +401,7 @@ fn two_steps(device: &Device) -> anyhow::Result<Vec<Check>> {
         cycle: 10.0,
         identity: 0.0,
         pixel: 10.0,
+        embedding: 0.0,
     };
     let (mut pool_a, mut pool_b) = (ImagePool::new(0, 0), ImagePool::new(0, 0));
     let mut worst = 0.0f64;

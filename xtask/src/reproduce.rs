@@ -64,6 +64,11 @@ pub struct ReproduceArgs {
     /// protocol.
     #[arg(long)]
     frames: Option<usize>,
+    /// Override the scale's weight of the embedding-consistency loss (`1 - cos` of the frozen
+    /// MobileFaceNet's embeddings of a translation and its paired target; not in the paper) in
+    /// the pixel-consistency methods; 0 turns it off.
+    #[arg(long, value_parser = visnir_gan::parse_loss_weight)]
+    embedding_weight: Option<f64>,
     /// Held-out validation pairs per training subject for the learning curves (0: none);
     /// synthetic data gets one more frame per condition to hold out.
     #[arg(long)]
@@ -135,6 +140,7 @@ pub fn run(args: ReproduceArgs, table: PaperTable) -> anyhow::Result<()> {
     settings.lr = args.lr.unwrap_or(settings.lr);
     settings.size = args.size.unwrap_or(settings.size);
     settings.residual = args.residual.unwrap_or(settings.residual);
+    settings.embedding = args.embedding_weight.unwrap_or(settings.embedding);
     settings.batch_size = args.batch_size.map_or(settings.batch_size, |b| b as usize);
     if let Some(frames) = args.frames {
         settings.oulu_split.2 = frames;

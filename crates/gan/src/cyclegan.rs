@@ -6,6 +6,7 @@ use candle_nn::{VarBuilder, VarMap};
 
 use crate::adam::{Adam, AdamConfig};
 use crate::discriminator::{DiscriminatorConfig, NLayerDiscriminator};
+use crate::embedding_loss::{embedding_consistency_loss, EmbeddingJudge};
 use crate::error::StepError;
 use crate::generator::{Generator, GeneratorConfig};
 use crate::image_pool::ImagePool;
@@ -30,6 +31,10 @@ pub struct StepLosses {
     pub pix_a: f32,
     /// Weighted pixel-consistency loss `|G_B(B) - A|`.
     pub pix_b: f32,
+    /// Weighted embedding-consistency loss of `G_A(A)` against `B`.
+    pub emb_a: f32,
+    /// Weighted embedding-consistency loss of `G_B(B)` against `A`.
+    pub emb_b: f32,
     /// Total generator loss.
     pub g: f32,
     /// Discriminator D_A loss.
@@ -50,6 +55,8 @@ impl StepLosses {
             self.idt_b,
             self.pix_a,
             self.pix_b,
+            self.emb_a,
+            self.emb_b,
             self.g,
             self.d_a,
             self.d_b,
@@ -84,6 +91,7 @@ pub struct CycleGan {
     varmap: VarMap,
     opt_g: Adam,
     opt_d: Adam,
+    judge: Option<EmbeddingJudge>,
 }
 
 /// The variables under `prefixes`, in name order, without those in `fixed`.
@@ -164,7 +172,13 @@ impl CycleGan {
             varmap,
             opt_g,
             opt_d,
+            judge: None,
         })
+    }
+
+    /// Gives the model the frozen embedder its embedding-consistency loss needs.
+    pub fn set_judge(&mut self, judge: EmbeddingJudge) {
+        self.judge = Some(judge);
     }
 
     /// All variables, by name.
@@ -222,6 +236,13 @@ impl CycleGan {
             let pix_b = (pixel_consistency_loss(&fake_a, real_a)? * weights.pixel)?;
             (losses.pix_a, losses.pix_b) = (scalar(&pix_a)?, scalar(&pix_b)?);
             total = ((total + pix_a)? + pix_b)?;
+        }
+        if weights.embedding > 0.0 {
+            let judge = self.judge.as_ref().ok_or(StepError::NoJudge)?;
+            let emb_a = (embedding_consistency_loss(judge, &fake_b, real_b)? * weights.embedding)?;
+            let emb_b = (embedding_consistency_loss(judge, &fake_a, real_a)? * weights.embedding)?;
+            (losses.emb_a, losses.emb_b) = (scalar(&emb_a)?, scalar(&emb_b)?);
+            total = ((total + emb_a)? + emb_b)?;
         }
         losses.g = scalar(&total)?;
         if !losses.all_finite() {

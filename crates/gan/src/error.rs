@@ -15,6 +15,9 @@ pub enum StepError {
         /// Every loss of the iteration so far.
         losses: StepLosses,
     },
+    /// The embedding-consistency loss is on but the model was given no embedder.
+    #[error("the embedding-consistency loss needs an embedder (CycleGan::set_judge)")]
+    NoJudge,
     /// A tensor operation failed (a shape mismatch, an allocation, a device error).
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
@@ -41,6 +44,9 @@ pub enum TrainError {
     /// The output directory or the loss log could not be written.
     #[error("{}: {message}", path.display())]
     Log { path: PathBuf, message: String },
+    /// The embedder of the embedding-consistency loss could not be loaded.
+    #[error("loading the embedder of the embedding-consistency loss: {0}")]
+    Judge(#[from] visnir_ffe::FfeError),
     /// An error from candle outside an iteration (building the networks, preparing images).
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
@@ -53,6 +59,10 @@ impl TrainError {
             StepError::NonFinite { .. } => Self::NonFinite {
                 step,
                 message: error.to_string(),
+            },
+            StepError::NoJudge => Self::Step {
+                step,
+                source: candle_core::Error::Msg(error.to_string()),
             },
             StepError::Candle(source) => Self::Step { step, source },
         }

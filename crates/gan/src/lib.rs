@@ -21,6 +21,7 @@ mod adam;
 mod checkpoint;
 mod cyclegan;
 mod discriminator;
+mod embedding_loss;
 mod error;
 mod generator;
 mod image_pool;
@@ -34,12 +35,14 @@ pub use adam::{linear_decay_lr, Adam, AdamConfig};
 pub use checkpoint::{load_checkpoint, save_checkpoint, Progress};
 pub use cyclegan::{CycleGan, CycleGanConfig, StepLosses};
 pub use discriminator::{DiscriminatorConfig, NLayerDiscriminator};
+pub use embedding_loss::{embedding_consistency_loss, resize_matrix, EmbeddingJudge};
 pub use error::{CheckpointError, LoadError, StepError, TrainError};
 pub use generator::{Architecture, FfeGenerator, FfeGeneratorConfig, Generator, GeneratorConfig};
 pub use image_pool::ImagePool;
 pub use loading::{infer_resnet_config, load_generator, Direction};
 pub use losses::{
-    cycle_loss, identity_loss, l1_loss, lsgan_loss, pixel_consistency_loss, LossWeights,
+    cycle_loss, identity_loss, l1_loss, lsgan_loss, parse_loss_weight, pixel_consistency_loss,
+    LossWeights,
 };
 pub use resnet_generator::{ResnetGenerator, ResnetGeneratorConfig};
 pub use trainer::{

@@ -30,8 +30,16 @@ pub fn pixel_consistency_loss(translated: &Tensor, paired_target: &Tensor) -> Re
     l1_loss(translated, paired_target)
 }
 
+/// Parses a loss weight: a finite number >= 0.
+pub fn parse_loss_weight(text: &str) -> std::result::Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(w) if w.is_finite() && w >= 0.0 => Ok(w),
+        _ => Err(format!("`{text}` is not a loss weight (a number >= 0)")),
+    }
+}
+
 /// Weights of the generator objective `GAN_G + GAN_F + cycle * L_cyc + identity_total * L_idt
-/// + pixel * L_pc` (each L summed over both directions).
+/// + pixel * L_pc + embedding * L_emb` (each L summed over both directions).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LossWeights {
     /// Weight of each direction's cycle L1 (the paper's lambda; CycleGAN's lambda_A = lambda_B).
@@ -40,6 +48,9 @@ pub struct LossWeights {
     pub identity: f64,
     /// Weight of each direction's pixel-consistency L1 (the paper's gamma; 0 = off).
     pub pixel: f64,
+    /// Weight of each direction's embedding-consistency loss (not in the paper; 0 = off; see
+    /// [`crate::embedding_consistency_loss`]).
+    pub embedding: f64,
 }
 
 impl LossWeights {
@@ -48,17 +59,20 @@ impl LossWeights {
         cycle: 10.0,
         identity: 0.5,
         pixel: 0.0,
+        embedding: 0.0,
     };
     /// The paper's objective with pixel consistency: lambda 1, gamma 10, no identity loss.
     pub const LPC: Self = Self {
         cycle: 1.0,
         identity: 0.0,
         pixel: 10.0,
+        embedding: 0.0,
     };
     /// The authors' code: cycle 10, identity 0.5, pixel 10.
     pub const AUTHORS_CODE: Self = Self {
         cycle: 10.0,
         identity: 0.5,
         pixel: 10.0,
+        embedding: 0.0,
     };
 }

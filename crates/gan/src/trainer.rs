@@ -13,6 +13,7 @@ use visnir_nn::to_tensor;
 use crate::adam::{linear_decay_lr, AdamConfig};
 use crate::checkpoint::{load_checkpoint, save_checkpoint, Progress};
 use crate::cyclegan::{CycleGan, CycleGanConfig, StepLosses};
+use crate::embedding_loss::EmbeddingJudge;
 use crate::error::TrainError;
 use crate::image_pool::ImagePool;
 use crate::losses::LossWeights;
@@ -110,7 +111,7 @@ impl TrainConfig {
     /// The options that define a run (everything but the checkpoint interval), as saved in its
     /// checkpoints: resuming with other values is refused.
     pub fn settings(&self) -> serde_json::Value {
-        serde_json::json!({
+        let mut settings = serde_json::json!({
             "size": self.crop_size,
             "load_size": self.load_size,
             "seed": self.seed,
@@ -129,7 +130,12 @@ impl TrainConfig {
             "data": self
                 .data
                 .map(|d| d.iter().map(|b| format!("{b:02x}")).collect::<String>()),
-        })
+        });
+        // Written only when on, so that checkpoints from before the term still resume.
+        if self.loss.embedding > 0.0 {
+            settings["loss"]["embedding"] = self.loss.embedding.into();
+        }
+        settings
     }
 }
 
@@ -157,6 +163,9 @@ impl Trainer {
         device: &Device,
     ) -> Result<Self, TrainError> {
         let mut gan = CycleGan::new(config.model, config.adam, config.seed, device)?;
+        if config.loss.embedding > 0.0 {
+            gan.set_judge(EmbeddingJudge::bundled(device)?);
+        }
         let mut pools = [
             ImagePool::new(config.pool_size, config.seed ^ 0xa),
             ImagePool::new(config.pool_size, config.seed ^ 0xb),
@@ -318,6 +327,7 @@ impl Trainer {
             "step": self.progress.global_step, "epoch": self.progress.epoch, "lr": lr,
             "G_A": losses.g_a, "G_B": losses.g_b, "cycle_A": losses.cycle_a, "cycle_B": losses.cycle_b,
             "idt_A": losses.idt_a, "idt_B": losses.idt_b, "pix_A": losses.pix_a, "pix_B": losses.pix_b,
+            "emb_A": losses.emb_a, "emb_B": losses.emb_b,
             "G": losses.g, "D_A": losses.d_a, "D_B": losses.d_b,
         });
         let fail = |e: std::io::Error| TrainError::Log {

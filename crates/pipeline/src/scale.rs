@@ -61,6 +61,9 @@ pub struct Settings {
     pub validation_pairs: usize,
     /// Iterations between two validation points of the learning curves.
     pub validate_every: u64,
+    /// Weight of the embedding-consistency loss in the paired (pixel-consistency) methods;
+    /// not in the paper (0: off).
+    pub embedding: f64,
 }
 
 impl Scale {
@@ -82,6 +85,7 @@ impl Scale {
                 synth: (10, 1, 1),
                 validation_pairs: 0,
                 validate_every: 0,
+                embedding: 0.0,
             },
             Scale::Quick => Settings {
                 size: 64,
@@ -98,6 +102,7 @@ impl Scale {
                 synth: (40, 1, 1),
                 validation_pairs: 0,
                 validate_every: 0,
+                embedding: 0.0,
             },
             Scale::Paper => Settings {
                 size: 256,
@@ -114,6 +119,7 @@ impl Scale {
                 synth: (40, 9, 5),
                 validation_pairs: 6,
                 validate_every: 960,
+                embedding: 0.0,
             },
         }
     }

@@ -32,6 +32,9 @@ pub fn train_config(
     config.batch_size = settings.batch_size;
     config.n_epochs = settings.n_epochs;
     config.n_epochs_decay = settings.n_epochs_decay;
+    if loss.pixel > 0.0 {
+        config.loss.embedding = settings.embedding;
+    }
     if let Some(adjust) = adjust {
         adjust(method, &mut config);
     }

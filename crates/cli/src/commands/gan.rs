@@ -180,6 +180,11 @@ pub struct TrainArgs {
     /// Loss weights.
     #[arg(long, value_enum, default_value = "cyclegan")]
     loss: LossArg,
+    /// Weight of the embedding-consistency loss added to --loss (not in the paper): 1 - cos of
+    /// the bundled MobileFaceNet's embeddings of each translation and its paired target; 0
+    /// turns it off. Needs paired images.
+    #[arg(long, default_value_t = 0.0, value_parser = visnir_gan::parse_loss_weight)]
+    embedding_weight: f64,
     /// Epochs at the initial learning rate (0 to 100000).
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(0..=100_000))]
     epochs: u64,
@@ -284,6 +289,12 @@ pub fn run_train(args: TrainArgs) -> Result<(), CliError> {
             "--epochs and --epochs-decay are both 0: there is nothing to train"
         )));
     }
+    if args.unpaired && args.embedding_weight > 0.0 {
+        return Err(CliError::Input(anyhow::anyhow!(
+            "--embedding-weight compares each translation with its paired target: it needs \
+             paired images, not --unpaired"
+        )));
+    }
     let device = args.device.open()?;
     let (pairs, skipped) = read_pairs(&args.data, !args.unpaired)?;
     let model = CycleGanConfig {
@@ -301,7 +312,15 @@ pub fn run_train(args: TrainArgs) -> Result<(), CliError> {
         paired: !args.unpaired,
         batch_size: args.batch_size as usize,
         data: Some(data_fingerprint(&pairs)),
-        ..TrainConfig::cyclegan(model, args.loss.weights(), args.size, args.seed)
+        ..TrainConfig::cyclegan(
+            model,
+            LossWeights {
+                embedding: args.embedding_weight,
+                ..args.loss.weights()
+            },
+            args.size,
+            args.seed,
+        )
     };
     let mut trainer =
         Trainer::new(config, &args.out, args.resume, &device).map_err(|e| match e {

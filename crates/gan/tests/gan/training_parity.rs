@@ -18,6 +18,7 @@ const RECORDED_WEIGHTS: LossWeights = LossWeights {
     cycle: 10.0,
     identity: 0.0,
     pixel: 10.0,
+    embedding: 0.0,
 };
 
 /// The tiny CycleGAN of the fixtures with PyTorch's initial weights, and the inputs of
@@ -178,6 +179,7 @@ fn training_moves_every_parameter_but_norm_cancelled_biases() {
             cycle: 10.0,
             identity: 0.5,
             pixel: 10.0,
+            embedding: 0.0,
         },
         (&mut pool_b, &mut pool_a),
     )
