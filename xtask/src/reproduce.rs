@@ -52,6 +52,9 @@ pub struct ReproduceArgs {
     /// 4 from 32 to 1024.
     #[arg(long, value_parser = visnir_gan::parse_crop_side)]
     size: Option<u32>,
+    /// Override the scale's number of ResNet blocks in both generator kinds (0 to 64).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(0..=64))]
+    n_blocks: Option<u64>,
     /// Override the scale's generators: residual (`true`: they add their output to their input
     /// and start at the identity; the quick scale) or CycleGAN's (`false`; the paper).
     #[arg(long)]
@@ -140,6 +143,7 @@ pub fn run(args: ReproduceArgs, table: PaperTable) -> anyhow::Result<()> {
     settings.lr = args.lr.unwrap_or(settings.lr);
     settings.size = args.size.unwrap_or(settings.size);
     settings.residual = args.residual.unwrap_or(settings.residual);
+    settings.n_blocks = args.n_blocks.map_or(settings.n_blocks, |n| n as usize);
     settings.embedding = args.embedding_weight.unwrap_or(settings.embedding);
     settings.batch_size = args.batch_size.map_or(settings.batch_size, |b| b as usize);
     if let Some(frames) = args.frames {

@@ -10,7 +10,8 @@ use visnir_gan::{Architecture, CycleGanConfig, DiscriminatorConfig};
 pub enum Scale {
     /// A few subjects at 32 x 32 for a few steps: the CI regression run.
     Tiny,
-    /// The synthetic default for a CPU: 64 x 64, small residual networks, two short epochs.
+    /// The synthetic default for a CPU: 64 x 64, small residual networks (two ResNet blocks),
+    /// two short epochs, and the embedding-consistency loss in the pixel-consistency methods.
     Quick,
     /// The paper's settings: 256 x 256, ngf 64, 100 + 80 epochs (a GPU job).
     Paper,
@@ -90,7 +91,7 @@ impl Scale {
             Scale::Quick => Settings {
                 size: 64,
                 ngf: 32,
-                n_blocks: 6,
+                n_blocks: 2,
                 ndf: 32,
                 batch_size: 1,
                 residual: true,
@@ -102,7 +103,7 @@ impl Scale {
                 synth: (40, 1, 1),
                 validation_pairs: 0,
                 validate_every: 0,
-                embedding: 0.0,
+                embedding: 50.0,
             },
             Scale::Paper => Settings {
                 size: 256,
