@@ -5,7 +5,7 @@
 //! an L1-optimal, blurred output satisfies while losing the cues a face embedder uses; this term
 //! asks instead that `G(v)` be the same face as `n` to the embedder: `1 - cos(E(G(v)), E(n))`.
 
-use candle_core::{DType, Device, Module, Result, Tensor};
+use candle_core::{Device, Module, Result, Tensor};
 use visnir_ffe::{MobileFaceNet, CROP_SIZE};
 
 /// The frozen embedder and the resizing that brings the networks' crops to its 112 x 112 input.
@@ -27,13 +27,7 @@ impl EmbeddingJudge {
     /// 112 x 112 as the evaluation resizes crops (bilinear, image's `Triangle` filter); the
     /// resizing and the network are differentiable with respect to the images.
     pub fn embed(&self, images: &Tensor) -> Result<Tensor> {
-        let (_, _, h, w) = images.dims4()?;
-        let side = CROP_SIZE as usize;
-        let rows = resize_matrix(h, side, images.device())?;
-        let cols = resize_matrix(w, side, images.device())?.t()?;
-        let resized = rows
-            .broadcast_matmul(&images.contiguous()?)?
-            .broadcast_matmul(&cols)?;
+        let resized = triangle_resize(images, CROP_SIZE as usize)?;
         // Pixels v = (x + 1) * 127.5 and the network's input (v - 127.5) / 128.
         self.net.forward(&(resized * (127.5 / 128.0))?)
     }
@@ -47,15 +41,26 @@ pub fn embedding_consistency_loss(
     paired_target: &Tensor,
 ) -> Result<Tensor> {
     let fake = judge.embed(translated)?;
-    let real = judge.embed(&paired_target.detach())?.detach();
+    let real = judge.embed(&paired_target.detach())?;
     let cosine = (fake * real)?.sum(1)?;
     cosine.affine(-1.0, 1.0)?.mean_all()
+}
+
+/// Images `(N, C, H, W)` resized to `side` x `side` as `image::imageops::resize` with
+/// `FilterType::Triangle` does (before its rounding to integers), as two matrix products, so
+/// that gradients flow through it.
+pub fn triangle_resize(images: &Tensor, side: usize) -> Result<Tensor> {
+    let (_, _, h, w) = images.dims4()?;
+    let rows = resize_matrix(h, side, images.device())?;
+    let cols = resize_matrix(w, side, images.device())?.t()?;
+    rows.broadcast_matmul(&images.contiguous()?)?
+        .broadcast_matmul(&cols)
 }
 
 /// The `(to, from)` matrix of a separable triangle-filter resize from `from` to `to` samples:
 /// half-pixel centres, the filter widened by the scale when shrinking, weights normalised over
 /// the samples inside the image (as `image::imageops::resize` with `FilterType::Triangle`).
-pub fn resize_matrix(from: usize, to: usize, device: &Device) -> Result<Tensor> {
+fn resize_matrix(from: usize, to: usize, device: &Device) -> Result<Tensor> {
     let ratio = from as f64 / to as f64;
     let scale = ratio.max(1.0);
     let mut weights = vec![0f32; to * from];
@@ -74,5 +79,5 @@ pub fn resize_matrix(from: usize, to: usize, device: &Device) -> Result<Tensor> 
             row.iter_mut().for_each(|w| *w = (*w as f64 / sum) as f32);
         }
     }
-    Tensor::from_vec(weights, (to, from), device)?.to_dtype(DType::F32)
+    Tensor::from_vec(weights, (to, from), device)
 }

@@ -35,7 +35,7 @@ pub use adam::{linear_decay_lr, Adam, AdamConfig};
 pub use checkpoint::{load_checkpoint, save_checkpoint, Progress};
 pub use cyclegan::{CycleGan, CycleGanConfig, StepLosses};
 pub use discriminator::{DiscriminatorConfig, NLayerDiscriminator};
-pub use embedding_loss::{embedding_consistency_loss, resize_matrix, EmbeddingJudge};
+pub use embedding_loss::{embedding_consistency_loss, triangle_resize, EmbeddingJudge};
 pub use error::{CheckpointError, LoadError, StepError, TrainError};
 pub use generator::{Architecture, FfeGenerator, FfeGeneratorConfig, Generator, GeneratorConfig};
 pub use image_pool::ImagePool;

@@ -2,11 +2,11 @@
 //! filter), its embeddings equal the embedder's, its gradient equals finite differences, and a
 //! training step uses it only with an embedder.
 
-use candle_core::{Device, Tensor};
+use candle_core::Device;
 use image::{imageops, RgbImage};
 use rand::{Rng, SeedableRng};
 use visnir_gan::{
-    embedding_consistency_loss, resize_matrix, CycleGan, EmbeddingJudge, ImagePool, LossWeights,
+    embedding_consistency_loss, triangle_resize, CycleGan, EmbeddingJudge, ImagePool, LossWeights,
     StepError,
 };
 use visnir_nn::to_tensor;
@@ -26,24 +26,14 @@ fn noise(side: u32, seed: u64) -> RgbImage {
     })
 }
 
-/// `(to, from)` x image x `(from, to)`: the separable resize of a `(1, 3, h, w)` tensor.
-fn resize(x: &Tensor, to: usize) -> Tensor {
-    let (_, _, h, w) = x.dims4().unwrap();
-    let rows = resize_matrix(h, to, x.device()).unwrap();
-    let cols = resize_matrix(w, to, x.device()).unwrap().t().unwrap();
-    rows.broadcast_matmul(x)
-        .unwrap()
-        .broadcast_matmul(&cols)
-        .unwrap()
-}
-
 #[test]
 fn the_resize_equals_image_triangle_resize_up_and_down() {
     // image resizes in f32 and rounds to u8: within half a grey level, plus float noise.
     for (from, to, seed) in [(64, 112, 1), (256, 112, 2), (96, 112, 3), (112, 112, 4)] {
         let picture = noise(from, seed);
         let expected = imageops::resize(&picture, to, to, imageops::FilterType::Triangle);
-        let ours = resize(&to_tensor(&picture, &Device::Cpu).unwrap(), to as usize);
+        let ours =
+            triangle_resize(&to_tensor(&picture, &Device::Cpu).unwrap(), to as usize).unwrap();
         let ours: Vec<f32> = ours.flatten_all().unwrap().to_vec1().unwrap();
         let expected = to_tensor(&expected, &Device::Cpu).unwrap();
         let expected: Vec<f32> = expected.flatten_all().unwrap().to_vec1().unwrap();
