@@ -29,7 +29,7 @@ enum Part {
     Metrics,
     /// MTCNN detection on a 512 x 512 and a 1920 x 1280 photo.
     Alignment,
-    /// MobileFaceNet forward on 64 aligned faces.
+    /// MobileFaceNet on 1, 64 and 256 aligned faces beside TFLite; the FFE trunk's training step.
     Ffe,
     /// ResNet generator forward, CycleGAN and FFE-CycleGAN training steps.
     Gan,
@@ -139,12 +139,18 @@ fn ffe(repeats: usize) -> anyhow::Result<()> {
     for entry in std::fs::read_dir("tests/fixtures/aligned")? {
         crops.push(image::open(entry?.path())?.to_rgb8());
     }
-    let faces: Vec<_> = crops.iter().cycle().take(64).cloned().collect();
-    let time = median_time(repeats, || embedder.embed(&faces));
-    report(
-        "MobileFaceNet forward, 64 faces (112 x 112)",
-        time,
-        "onnxruntime: 740 ms, TFLite: 290 ms",
+    for count in [1, 64, 256] {
+        let faces: Vec<_> = crops.iter().cycle().take(count).cloned().collect();
+        let time = median_time(repeats, || embedder.embed(&faces));
+        report(
+            &format!("MobileFaceNet forward, {count} faces (112 x 112)"),
+            time,
+            "",
+        );
+    }
+    reference_side(
+        "bench_mobilefacenet_tflite.py",
+        "pip install ai-edge-litert",
     );
 
     use candle_core::Module;
@@ -264,17 +270,18 @@ fn gan(repeats: usize) -> anyhow::Result<()> {
         });
         report(&format!("{name}: step, batch 1, {size}^2"), time, "");
     }
-    pytorch_side("bench_cyclegan.py");
+    reference_side("bench_cyclegan.py", "pip install torch");
     Ok(())
 }
 
-/// Runs `xtask/pytorch/<script>` (PyTorch's side of a benchmark) right after visnir's, so both
-/// are measured in the same minutes, and prints its lines; says why when it cannot run.
-fn pytorch_side(script: &str) {
+/// Runs `xtask/reference/<script>` (the reference implementation's side of a benchmark: PyTorch,
+/// TFLite, facenet-pytorch) right after visnir's, so both are measured in the same minutes, and
+/// prints its lines; says why when it cannot run (`install` names what it needs).
+pub(crate) fn reference_side(script: &str, install: &str) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("pytorch")
+        .join("reference")
         .join(script);
-    println!("PyTorch, same run ({}):", path.display());
+    println!("Reference, same run ({}):", path.display());
     match std::process::Command::new("python3").arg(&path).output() {
         Ok(out) if out.status.success() => {
             for line in String::from_utf8_lossy(&out.stdout).lines() {
@@ -282,7 +289,7 @@ fn pytorch_side(script: &str) {
             }
         }
         Ok(out) => println!(
-            "  not measured: {} (pip install torch)",
+            "  not measured: {} ({install})",
             String::from_utf8_lossy(&out.stderr)
                 .lines()
                 .last()

@@ -201,9 +201,9 @@ fn time_models(device: &Device, size: usize, repeats: usize) -> anyhow::Result<V
     Ok(out)
 }
 
-/// PyTorch's timings on the same device (`xtask/pytorch/gpu_bench.py`), or why there are none.
+/// PyTorch's timings on the same device (`xtask/reference/gpu_bench.py`), or why there are none.
 fn pytorch_side(device: &DeviceChoice, size: u32, repeats: u32) -> Value {
-    let script = PathBuf::from("xtask/pytorch/gpu_bench.py");
+    let script = PathBuf::from("xtask/reference/gpu_bench.py");
     let script = if script.is_file() {
         script
     } else {

@@ -7,6 +7,7 @@ use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::VarBuilder;
 use image::RgbImage;
 
+use crate::cpu_forward::CpuMobileFaceNet;
 use crate::error::{FfeError, Result};
 use crate::mobilefacenet::{l2_normalize, MobileFaceNet};
 
@@ -20,20 +21,35 @@ pub const CROP_SIZE: u32 = 112;
 /// Faces per forward pass.
 const BATCH: usize = 64;
 
+/// Faces per forward pass of the CPU path (whose memory grows with the batch only by its input).
+const CPU_BATCH: usize = 256;
+
 /// Embeds aligned face crops into L2-normalised 192-d vectors.
 #[derive(Debug, Clone)]
 pub struct Embedder {
     net: MobileFaceNet,
+    /// The same network for the CPU's fast path (`None` on other devices).
+    cpu: Option<CpuMobileFaceNet>,
     device: Device,
 }
 
 impl Embedder {
     /// The embedder with the bundled weights.
     pub fn bundled(device: &Device) -> Result<Self> {
-        let vb =
-            VarBuilder::from_buffered_safetensors(BUNDLED_WEIGHTS.to_vec(), DType::F32, device)?;
+        let tensors = candle_core::safetensors::load_buffer(BUNDLED_WEIGHTS, &Device::Cpu)?;
+        Self::from_tensors(tensors, device)
+    }
+
+    fn from_tensors(tensors: HashMap<String, Tensor>, device: &Device) -> Result<Self> {
+        let cpu = if device.is_cpu() {
+            Some(CpuMobileFaceNet::from_tensors(&tensors)?)
+        } else {
+            None
+        };
+        let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
         Ok(Self {
             net: MobileFaceNet::new(vb)?,
+            cpu,
             device: device.clone(),
         })
     }
@@ -50,11 +66,7 @@ impl Embedder {
         let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
             .map_err(|e| weights_error(format!("not a readable safetensors file: {e}")))?;
         check_layout(&tensors)?;
-        let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
-        Ok(Self {
-            net: MobileFaceNet::new(vb)?,
-            device: device.clone(),
-        })
+        Self::from_tensors(tensors, device)
     }
 
     /// The underlying network.
@@ -75,6 +87,25 @@ impl Embedder {
 
     fn embed_with(&self, faces: &[RgbImage], flip_sum: bool) -> Result<Vec<Vec<f32>>> {
         let mut out = Vec::with_capacity(faces.len());
+        if let Some(cpu) = &self.cpu {
+            for chunk in faces.chunks(CPU_BATCH) {
+                let raw = cpu.forward_raw(&preprocess_nhwc(chunk, false)?);
+                if flip_sum {
+                    let mirrored = cpu.forward_raw(&preprocess_nhwc(chunk, true)?);
+                    out.extend(raw.into_iter().zip(mirrored).map(|(a, b)| {
+                        let sum: Vec<f32> = normalized(a)
+                            .iter()
+                            .zip(normalized(b))
+                            .map(|(a, b)| a + b)
+                            .collect();
+                        normalized(sum)
+                    }));
+                } else {
+                    out.extend(raw.into_iter().map(normalized));
+                }
+            }
+            return Ok(out);
+        }
         for chunk in faces.chunks(BATCH) {
             let batch = preprocess(chunk, &self.device)?;
             let embedding = if flip_sum {
@@ -109,6 +140,38 @@ fn check_layout(tensors: &HashMap<String, Tensor>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `v` divided by its L2 norm, as [`l2_normalize`] does.
+fn normalized(mut v: Vec<f32>) -> Vec<f32> {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+    v.iter_mut().for_each(|x| *x /= norm);
+    v
+}
+
+/// [`preprocess`] into channels-last values for [`CpuMobileFaceNet`], each crop mirrored left
+/// to right when `mirror`.
+fn preprocess_nhwc(faces: &[RgbImage], mirror: bool) -> Result<Vec<f32>> {
+    let side = CROP_SIZE as usize;
+    let mut data = Vec::with_capacity(faces.len() * side * side * 3);
+    for face in faces {
+        if face.dimensions() != (CROP_SIZE, CROP_SIZE) {
+            return Err(FfeError::WrongCropSize {
+                width: face.width(),
+                height: face.height(),
+            });
+        }
+        for row in face.as_raw().chunks_exact(side * 3) {
+            let mut pixels: Vec<&[u8]> = row.chunks_exact(3).collect();
+            if mirror {
+                pixels.reverse();
+            }
+            for p in pixels {
+                data.extend(p.iter().map(|&v| (v as f32 - 127.5) / 128.0));
+            }
+        }
+    }
+    Ok(data)
 }
 
 /// Normalises aligned crops as the network was trained: RGB, `(x - 127.5) / 128`, NCHW.

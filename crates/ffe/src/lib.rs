@@ -21,6 +21,7 @@
 //! assert_eq!(ours.as_deref(), Some("conv_4.2.expand.prelu"));
 //! ```
 
+mod cpu_forward;
 mod embedder;
 mod error;
 mod layers;
@@ -28,6 +29,7 @@ mod mobilefacenet;
 mod tfjs_name;
 mod trunk;
 
+pub use cpu_forward::CpuMobileFaceNet;
 pub use embedder::{preprocess, Embedder, BUNDLED_WEIGHTS, CROP_SIZE};
 pub use error::{FfeError, Result};
 pub use mobilefacenet::{l2_normalize, MobileFaceNet, Stage, EMBEDDING_DIM};

@@ -29,6 +29,7 @@ mod image;
 mod instance_norm;
 mod layers;
 mod leaky_relu;
+pub mod nhwc;
 mod pool;
 mod prelu;
 mod sgemm;

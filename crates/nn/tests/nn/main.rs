@@ -6,6 +6,7 @@ mod fuzz;
 mod gradients;
 mod image;
 mod layers;
+mod nhwc;
 mod torch_legacy;
 
 use candle_core::{Device, Tensor};

@@ -1,6 +1,6 @@
 """PyTorch's side of `cargo xtask gpu-check`: the same timings on the same device, as JSON.
 
-    python xtask/pytorch/gpu_bench.py --device cuda --size 256 --repeats 5
+    python xtask/reference/gpu_bench.py --device cuda --size 256 --repeats 5
 
 ResnetGenerator (ngf 64, 9 blocks) forward, and one CycleGAN iteration (cycle 10, identity 0.5,
 LSGAN, no image pool) at batch 1 and 8; medians in ms, and the peak memory PyTorch allocated on

@@ -3,7 +3,7 @@ ResnetGenerator forward at 128 and 256, one CycleGAN + Lpc training step at 64 (
 identity loss, the quick scale's size) and one CycleGAN step at 128 (ngf 64) with and without
 the identity loss; batch 1, 2 threads.
 
-    pip install torch && python xtask/pytorch/bench_cyclegan.py
+    pip install torch && python xtask/reference/bench_cyclegan.py
 """
 import itertools
 import os

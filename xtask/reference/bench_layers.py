@@ -1,7 +1,7 @@
 """PyTorch's side of `cargo xtask bench layers`: forward and backward of each generator layer
 shape and of the whole ResnetGenerator at 128, on 2 threads.
 
-    pip install torch && python xtask/pytorch/bench_layers.py
+    pip install torch && python xtask/reference/bench_layers.py
 """
 import time, torch, torch.nn as nn, torch.nn.functional as F
 torch.set_num_threads(2); torch.manual_seed(0)
