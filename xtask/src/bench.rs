@@ -27,7 +27,7 @@ pub struct BenchArgs {
 enum Part {
     /// ROC + every verification metric on 10^6 scores; a 960 x 960 x 192 cosine matrix.
     Metrics,
-    /// MTCNN detection on a 512 x 512 and a 1920 x 1280 photo.
+    /// MTCNN on 320 x 240, 512 x 512 and 1920 x 1280 photos and 1,000 frames, beside facenet-pytorch.
     Alignment,
     /// MobileFaceNet on 1, 64 and 256 aligned faces beside TFLite; the FFE trunk's training step.
     Ffe,
@@ -119,17 +119,28 @@ fn alignment(repeats: usize) -> anyhow::Result<()> {
     use visnir_alignment::{Mtcnn, MtcnnConfig};
     use visnir_nn::load_rgb;
     let mtcnn = Mtcnn::bundled(MtcnnConfig::default(), &candle_core::Device::Cpu)?;
-    for (name, reference) in [("astronaut", "50 ms"), ("faceapi_sample1", "450 ms")] {
-        let path = std::path::Path::new("tests/fixtures/faces").join(format!("{name}.png"));
-        let image = load_rgb(&path)?;
+    let faces = std::path::Path::new("tests/fixtures/faces");
+    for name in ["grace_hopper_320x240", "astronaut", "faceapi_sample1"] {
+        let image = load_rgb(&faces.join(format!("{name}.png")))?;
         let time = median_time(repeats, || mtcnn.detect(&image));
         let what = format!("MTCNN detect {name} ({}x{})", image.width(), image.height());
-        report(
-            &what,
-            time,
-            &format!("facenet-pytorch, 2 threads: {reference}"),
-        );
+        report(&what, time, "");
     }
+    let frame = load_rgb(&faces.join("grace_hopper_320x240.png"))?;
+    let frames = vec![frame; 1000];
+    let start = Instant::now();
+    for result in mtcnn.detect_many(&frames) {
+        result?;
+    }
+    let rate = frames.len() as f64 / start.elapsed().as_secs_f64();
+    println!(
+        "{:<52} {rate:>10.1} images/s",
+        "MTCNN detect_many, 1000 frames 320x240"
+    );
+    reference_side(
+        "bench_mtcnn_facenet_pytorch.py",
+        "pip install facenet-pytorch torchvision pillow",
+    );
     Ok(())
 }
 

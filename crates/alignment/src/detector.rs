@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{DType, Device};
 use candle_nn::VarBuilder;
 use image::RgbImage;
 use rayon::prelude::*;
@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use crate::align::{align, Template};
 use crate::boxes::{crop_window, nms, regress, regress_pnet, select, square, Candidate, Overlap};
 use crate::error::{AlignmentError, Result};
-use crate::nets::{ONet, PNet, RNet};
+use crate::nets::{Cascade, CropOutput, ONet, PNet, RNet};
 use crate::resample::Planar;
 
 /// The converted facenet-pytorch 2.6.0 weights bundled with visnir (`data/weights/mtcnn.safetensors`).
@@ -93,23 +93,22 @@ pub struct Face {
 /// The MTCNN face detector.
 #[derive(Debug, Clone)]
 pub struct Mtcnn {
-    pnet: PNet,
-    rnet: RNet,
-    onet: ONet,
+    nets: Cascade,
     config: MtcnnConfig,
-    device: Device,
 }
 
 impl Mtcnn {
     /// Builds the detector from weights under `pnet.*`, `rnet.*` and `onet.*`.
     pub fn new(config: MtcnnConfig, vb: VarBuilder) -> Result<Self> {
         config.validate()?;
+        let (pnet, rnet, onet) = (
+            PNet::new(vb.pp("pnet"))?,
+            RNet::new(vb.pp("rnet"))?,
+            ONet::new(vb.pp("onet"))?,
+        );
         Ok(Self {
-            pnet: PNet::new(vb.pp("pnet"))?,
-            rnet: RNet::new(vb.pp("rnet"))?,
-            onet: ONet::new(vb.pp("onet"))?,
+            nets: Cascade::new(pnet, rnet, onet, vb.device())?,
             config,
-            device: vb.device().clone(),
         })
     }
 
@@ -147,7 +146,7 @@ impl Mtcnn {
 
     /// The networks, for parity tests and custom pipelines.
     pub fn nets(&self) -> (&PNet, &RNet, &ONet) {
-        (&self.pnet, &self.rnet, &self.onet)
+        (&self.nets.pnet, &self.nets.rnet, &self.nets.onet)
     }
 
     /// The most prominent face of `image` (the largest box) aligned to `template`, or `None`
@@ -193,52 +192,21 @@ impl Mtcnn {
         images.par_iter().map(|image| self.detect(image)).collect()
     }
 
-    fn normalized(&self, planes: Vec<f32>, shape: (usize, usize, usize, usize)) -> Result<Tensor> {
-        let data: Vec<f32> = planes
-            .into_iter()
-            .map(|v| (v - 127.5) * 0.0078125)
-            .collect();
-        Ok(Tensor::from_vec(data, shape, &self.device)?)
-    }
-
     /// Stage 1: PNet over the pyramid, per-scale NMS 0.5, global NMS 0.7, regression, squaring.
     fn propose(&self, image: &Planar) -> Result<Vec<Candidate>> {
-        let (h, w) = (image.height, image.width);
-        let mut all = Vec::new();
-        for scale in self.config.scales(h, w) {
-            let hs = (h as f64 * scale + 1.0) as usize;
-            let ws = (w as f64 * scale + 1.0) as usize;
-            let level = image.resize_area(hs, ws);
-            let input = self.normalized(level.data, (1, 3, hs, ws))?;
-            let (reg, prob) = self.pnet.forward(&input)?;
-            let (oh, ow) = (prob.dim(2)?, prob.dim(3)?);
-            let prob: Vec<f32> = prob.flatten_all()?.to_vec1()?;
-            let reg: Vec<f32> = reg.flatten_all()?.to_vec1()?;
-            let cells = oh * ow;
-            let scale32 = scale as f32;
-            let mut found = Vec::new();
-            for cell in 0..cells {
-                let score = prob[cells + cell];
-                if score >= self.config.thresholds[0] {
-                    let (y, x) = ((cell / ow) as f32, (cell % ow) as f32);
-                    found.push(Candidate {
-                        x1: ((2.0 * x + 1.0) / scale32).floor(),
-                        y1: ((2.0 * y + 1.0) / scale32).floor(),
-                        x2: ((2.0 * x + 12.0) / scale32).floor(),
-                        y2: ((2.0 * y + 12.0) / scale32).floor(),
-                        score,
-                        reg: [
-                            reg[cell],
-                            reg[cells + cell],
-                            reg[2 * cells + cell],
-                            reg[3 * cells + cell],
-                        ],
-                    });
-                }
-            }
-            let keep = nms(&found, 0.5, Overlap::Union);
-            all.extend(select(&found, &keep));
-        }
+        let scales = self.config.scales(image.height, image.width);
+        let levels: Vec<Vec<Candidate>> = if self.nets.is_cpu() {
+            scales
+                .par_iter()
+                .map(|&scale| self.level_candidates(image, scale))
+                .collect::<Result<_>>()?
+        } else {
+            scales
+                .iter()
+                .map(|&scale| self.level_candidates(image, scale))
+                .collect::<Result<_>>()?
+        };
+        let all: Vec<Candidate> = levels.into_iter().flatten().collect();
         let mut boxes = select(&all, &nms(&all, 0.7, Overlap::Union));
         for b in &mut boxes {
             regress_pnet(b);
@@ -247,43 +215,64 @@ impl Mtcnn {
         Ok(boxes)
     }
 
-    /// Crops every box (truncated, clipped), area-resized to `size`, as one normalised batch.
-    fn crops(
-        &self,
-        image: &Planar,
-        boxes: &[Candidate],
-        size: usize,
-    ) -> Result<(Vec<Candidate>, Option<Tensor>)> {
-        let mut kept = Vec::with_capacity(boxes.len());
-        let mut data = Vec::with_capacity(boxes.len() * 3 * size * size);
-        for b in boxes {
-            if let Some((y0, y1, x0, x1)) = crop_window(b, image.width, image.height) {
-                data.extend(image.crop(y0, y1, x0, x1).resize_area(size, size).data);
-                kept.push(*b);
+    /// PNet's candidates on the pyramid level at `scale`, after their NMS 0.5.
+    fn level_candidates(&self, image: &Planar, scale: f64) -> Result<Vec<Candidate>> {
+        let (h, w) = (image.height, image.width);
+        let hs = (h as f64 * scale + 1.0) as usize;
+        let ws = (w as f64 * scale + 1.0) as usize;
+        let maps = self.nets.pnet(&image.resize_area(hs, ws))?;
+        let cells = maps.height * maps.width;
+        let scale32 = scale as f32;
+        let mut found = Vec::new();
+        for cell in 0..cells {
+            let score = maps.face[cell];
+            if score >= self.config.thresholds[0] {
+                let (y, x) = ((cell / maps.width) as f32, (cell % maps.width) as f32);
+                let reg = &maps.reg;
+                found.push(Candidate {
+                    x1: ((2.0 * x + 1.0) / scale32).floor(),
+                    y1: ((2.0 * y + 1.0) / scale32).floor(),
+                    x2: ((2.0 * x + 12.0) / scale32).floor(),
+                    y2: ((2.0 * y + 12.0) / scale32).floor(),
+                    score,
+                    reg: [
+                        reg[cell],
+                        reg[cells + cell],
+                        reg[2 * cells + cell],
+                        reg[3 * cells + cell],
+                    ],
+                });
             }
         }
-        if kept.is_empty() {
-            return Ok((kept, None));
-        }
-        let n = kept.len();
-        Ok((kept, Some(self.normalized(data, (n, 3, size, size))?)))
+        let keep = nms(&found, 0.5, Overlap::Union);
+        Ok(select(&found, &keep))
+    }
+
+    /// Crops every box (truncated, clipped), area-resized to `size`.
+    fn crops(image: &Planar, boxes: &[Candidate], size: usize) -> (Vec<Candidate>, Vec<Planar>) {
+        boxes
+            .par_iter()
+            .filter_map(|b| {
+                let (y0, y1, x0, x1) = crop_window(b, image.width, image.height)?;
+                Some((*b, image.crop(y0, y1, x0, x1).resize_area(size, size)))
+            })
+            .unzip()
     }
 
     /// Stage 2: RNet on 24 x 24 crops, threshold, NMS 0.7, regression, squaring.
     fn refine(&self, image: &Planar, boxes: Vec<Candidate>) -> Result<Vec<Candidate>> {
-        let (boxes, Some(batch)) = self.crops(image, &boxes, 24)? else {
+        let (boxes, crops) = Self::crops(image, &boxes, 24);
+        if crops.is_empty() {
             return Ok(Vec::new());
-        };
-        let (reg, prob) = self.rnet.forward(&batch)?;
-        let reg: Vec<Vec<f32>> = reg.to_vec2()?;
-        let prob: Vec<Vec<f32>> = prob.to_vec2()?;
+        }
+        let outputs = self.nets.rnet(&crops)?;
         let passed: Vec<Candidate> = boxes
             .iter()
-            .zip(reg.iter().zip(&prob))
-            .filter(|(_, (_, p))| p[1] > self.config.thresholds[1])
-            .map(|(b, (r, p))| Candidate {
-                score: p[1],
-                reg: [r[0], r[1], r[2], r[3]],
+            .zip(&outputs)
+            .filter(|(_, o)| o.face > self.config.thresholds[1])
+            .map(|(b, o)| Candidate {
+                score: o.face,
+                reg: o.reg,
                 ..*b
             })
             .collect();
@@ -297,27 +286,25 @@ impl Mtcnn {
 
     /// Stage 3: ONet on 48 x 48 crops, threshold, landmarks, regression, Min-NMS 0.7, largest first.
     fn output(&self, image: &Planar, boxes: Vec<Candidate>) -> Result<Vec<Face>> {
-        let (boxes, Some(batch)) = self.crops(image, &boxes, 48)? else {
+        let (boxes, crops) = Self::crops(image, &boxes, 48);
+        if crops.is_empty() {
             return Ok(Vec::new());
-        };
-        let (reg, points, prob) = self.onet.forward(&batch)?;
-        let reg: Vec<Vec<f32>> = reg.to_vec2()?;
-        let points: Vec<Vec<f32>> = points.to_vec2()?;
-        let prob: Vec<Vec<f32>> = prob.to_vec2()?;
+        }
+        let outputs: Vec<CropOutput> = self.nets.onet(&crops)?;
         let mut passed = Vec::new();
         let mut landmarks = Vec::new();
-        for (i, b) in boxes.iter().enumerate() {
-            let score = prob[i][1];
+        for (b, o) in boxes.iter().zip(&outputs) {
+            let score = o.face;
             if score <= self.config.thresholds[2] {
                 continue;
             }
             let (w, h) = (b.x2 - b.x1 + 1.0, b.y2 - b.y1 + 1.0);
-            let p = &points[i];
+            let p = &o.points;
             landmarks.push(std::array::from_fn::<[f32; 2], 5, _>(|k| {
                 [w * p[k] + b.x1 - 1.0, h * p[k + 5] + b.y1 - 1.0]
             }));
             let mut c = Candidate { score, ..*b };
-            regress(&mut c, [reg[i][0], reg[i][1], reg[i][2], reg[i][3]]);
+            regress(&mut c, o.reg);
             passed.push(c);
         }
         let mut faces: Vec<Face> = nms(&passed, 0.7, Overlap::Min)

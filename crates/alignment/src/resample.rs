@@ -59,35 +59,48 @@ impl Planar {
         let rows = windows(self.height, height);
         let mut horizontal = vec![0f32; self.channels * self.height * width];
         let band = 64;
-        horizontal
-            .par_chunks_mut(width * band)
-            .zip(self.data.par_chunks(self.width * band))
-            .for_each(|(dst, src)| {
-                for (src, dst) in src
-                    .chunks_exact(self.width)
-                    .zip(dst.chunks_exact_mut(width))
-                {
-                    for (out, &(a, b)) in dst.iter_mut().zip(&columns) {
-                        *out = src[a..b].iter().sum::<f32>() / (b - a) as f32;
-                    }
+        let horizontal_band = |(dst, src): (&mut [f32], &[f32])| {
+            for (src, dst) in src
+                .chunks_exact(self.width)
+                .zip(dst.chunks_exact_mut(width))
+            {
+                for (out, &(a, b)) in dst.iter_mut().zip(&columns) {
+                    *out = src[a..b].iter().sum::<f32>() / (b - a) as f32;
                 }
-            });
+            }
+        };
         let mut data = vec![0f32; self.channels * height * width];
         let plane_in = self.height * width;
-        data.par_chunks_mut(height * width)
-            .enumerate()
-            .for_each(|(c, dst)| {
-                let src = &horizontal[c * plane_in..(c + 1) * plane_in];
-                for (out_row, &(a, b)) in dst.chunks_exact_mut(width).zip(&rows) {
-                    let scale = 1.0 / (b - a) as f32;
-                    for y in a..b {
-                        for (o, &v) in out_row.iter_mut().zip(&src[y * width..(y + 1) * width]) {
-                            *o += v;
-                        }
+        let vertical_plane = |horizontal: &[f32], c: usize, dst: &mut [f32]| {
+            let src = &horizontal[c * plane_in..(c + 1) * plane_in];
+            for (out_row, &(a, b)) in dst.chunks_exact_mut(width).zip(&rows) {
+                let scale = 1.0 / (b - a) as f32;
+                for y in a..b {
+                    for (o, &v) in out_row.iter_mut().zip(&src[y * width..(y + 1) * width]) {
+                        *o += v;
                     }
-                    out_row.iter_mut().for_each(|o| *o *= scale);
                 }
-            });
+                out_row.iter_mut().for_each(|o| *o *= scale);
+            }
+        };
+        // Small images (crops) in one go: a parallel split would cost more than it saves.
+        if self.data.len() >= PARALLEL_VALUES {
+            horizontal
+                .par_chunks_mut(width * band)
+                .zip(self.data.par_chunks(self.width * band))
+                .for_each(horizontal_band);
+            data.par_chunks_mut(height * width)
+                .enumerate()
+                .for_each(|(c, dst)| vertical_plane(&horizontal, c, dst));
+        } else {
+            horizontal
+                .chunks_mut(width * band)
+                .zip(self.data.chunks(self.width * band))
+                .for_each(horizontal_band);
+            data.chunks_mut(height * width)
+                .enumerate()
+                .for_each(|(c, dst)| vertical_plane(&horizontal, c, dst));
+        }
         Self {
             channels: self.channels,
             height,
@@ -96,6 +109,9 @@ impl Planar {
         }
     }
 }
+
+/// Values from which [`Planar::resize_area`] splits its work over the rayon pool.
+const PARALLEL_VALUES: usize = 1 << 18;
 
 /// The input window `[start, end)` of every output cell.
 fn windows(input: usize, output: usize) -> Vec<(usize, usize)> {

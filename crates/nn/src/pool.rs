@@ -5,7 +5,8 @@ use rayon::prelude::*;
 
 use crate::cpu_slice::f32_slice;
 
-fn ceil_out(n: usize, kernel: usize, stride: usize) -> usize {
+/// Output size of a `kernel` window at `stride` over `n` values in PyTorch's `ceil_mode`.
+pub(crate) fn ceil_out(n: usize, kernel: usize, stride: usize) -> usize {
     let mut o = n.saturating_sub(kernel).div_ceil(stride) + 1;
     if (o - 1) * stride >= n {
         o -= 1;

@@ -24,6 +24,11 @@ impl PRelu {
     pub fn from_weight(weight: Tensor) -> Self {
         Self { weight }
     }
+
+    /// The slopes, one per channel.
+    pub fn weight(&self) -> &Tensor {
+        &self.weight
+    }
 }
 
 impl Module for PRelu {

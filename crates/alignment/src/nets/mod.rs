@@ -1,9 +1,12 @@
 //! The three MTCNN networks, with facenet-pytorch's layer names so its state dicts load as is.
 
+mod cascade;
+mod cpu;
 mod onet;
 mod pnet;
 mod rnet;
 
+pub(crate) use cascade::{Cascade, CropOutput};
 pub use onet::ONet;
 pub use pnet::PNet;
 pub use rnet::RNet;
@@ -15,8 +18,8 @@ use visnir_nn::{Conv2d, Conv2dConfig, PRelu};
 /// A valid (unpadded) convolution followed by its PReLU, as every MTCNN stage uses them.
 #[derive(Debug, Clone)]
 struct ConvPrelu {
-    conv: Conv2d,
-    prelu: PRelu,
+    pub(super) conv: Conv2d,
+    pub(super) prelu: PRelu,
 }
 
 impl ConvPrelu {

@@ -10,15 +10,15 @@ use super::{flatten_caffe, ConvPrelu};
 /// (x1..x5 then y1..y5, relative to the box) and face probability `(N, 2)` out.
 #[derive(Debug, Clone)]
 pub struct ONet {
-    layer1: ConvPrelu,
-    layer2: ConvPrelu,
-    layer3: ConvPrelu,
-    layer4: ConvPrelu,
-    dense5: Linear,
-    prelu5: PRelu,
-    dense6_1: Linear,
-    dense6_2: Linear,
-    dense6_3: Linear,
+    pub(super) layer1: ConvPrelu,
+    pub(super) layer2: ConvPrelu,
+    pub(super) layer3: ConvPrelu,
+    pub(super) layer4: ConvPrelu,
+    pub(super) dense5: Linear,
+    pub(super) prelu5: PRelu,
+    pub(super) dense6_1: Linear,
+    pub(super) dense6_2: Linear,
+    pub(super) dense6_3: Linear,
 }
 
 impl ONet {

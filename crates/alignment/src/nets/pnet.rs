@@ -10,11 +10,11 @@ use super::ConvPrelu;
 /// `(N,2,h,w)` (softmax over dim 1) out.
 #[derive(Debug, Clone)]
 pub struct PNet {
-    layer1: ConvPrelu,
-    layer2: ConvPrelu,
-    layer3: ConvPrelu,
-    conv4_1: Conv2d,
-    conv4_2: Conv2d,
+    pub(super) layer1: ConvPrelu,
+    pub(super) layer2: ConvPrelu,
+    pub(super) layer3: ConvPrelu,
+    pub(super) conv4_1: Conv2d,
+    pub(super) conv4_2: Conv2d,
 }
 
 impl PNet {

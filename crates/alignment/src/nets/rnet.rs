@@ -10,13 +10,13 @@ use super::{flatten_caffe, ConvPrelu};
 /// probability `(N, 2)` out.
 #[derive(Debug, Clone)]
 pub struct RNet {
-    layer1: ConvPrelu,
-    layer2: ConvPrelu,
-    layer3: ConvPrelu,
-    dense4: Linear,
-    prelu4: PRelu,
-    dense5_1: Linear,
-    dense5_2: Linear,
+    pub(super) layer1: ConvPrelu,
+    pub(super) layer2: ConvPrelu,
+    pub(super) layer3: ConvPrelu,
+    pub(super) dense4: Linear,
+    pub(super) prelu4: PRelu,
+    pub(super) dense5_1: Linear,
+    pub(super) dense5_2: Linear,
 }
 
 impl RNet {

@@ -149,13 +149,25 @@ pub fn full_conv(
                 if iy < 0 || iy as usize >= shape.height {
                     continue;
                 }
+                let x0 = (ox * stride) as isize - pad.1 as isize;
+                let row = iy as usize * shape.width;
+                let dst = ky * kernel * cin;
+                if x0 >= 0 && x0 as usize + kernel <= shape.width {
+                    // The whole row of taps is inside: one contiguous span.
+                    let src = (row + x0 as usize) * cin;
+                    let span = kernel * cin;
+                    for (d, &v) in col[dst..dst + span].iter_mut().zip(&input[src..src + span]) {
+                        *d = v;
+                    }
+                    continue;
+                }
                 for kx in 0..kernel {
-                    let ix = (ox * stride + kx) as isize - pad.1 as isize;
+                    let ix = x0 + kx as isize;
                     if ix < 0 || ix as usize >= shape.width {
                         continue;
                     }
-                    let src = (iy as usize * shape.width + ix as usize) * cin;
-                    let dst = (ky * kernel + kx) * cin;
+                    let src = (row + ix as usize) * cin;
+                    let dst = dst + kx * cin;
                     col[dst..dst + cin].copy_from_slice(&input[src..src + cin]);
                 }
             }
@@ -175,6 +187,45 @@ pub fn full_conv(
         out.chunks_mut(ROW_BLOCK * cout)
             .enumerate()
             .for_each(|(b, out)| block(b * ROW_BLOCK, out));
+    }
+}
+
+/// The output shape of [`max_pool_ceil`] on a `shape` input.
+pub fn max_pool_ceil_shape(shape: MapShape, kernel: usize, stride: usize) -> MapShape {
+    MapShape {
+        height: crate::pool::ceil_out(shape.height, kernel, stride),
+        width: crate::pool::ceil_out(shape.width, kernel, stride),
+        channels: shape.channels,
+    }
+}
+
+/// Max pooling with PyTorch's `ceil_mode=True` and no padding (windows cut at the bottom and
+/// right edges), into `out` of [`max_pool_ceil_shape`].
+pub fn max_pool_ceil(
+    input: &[f32],
+    shape: MapShape,
+    kernel: usize,
+    stride: usize,
+    out: &mut [f32],
+) {
+    let out_shape = max_pool_ceil_shape(shape, kernel, stride);
+    let c = shape.channels;
+    assert!(input.len() >= shape.len() && out.len() >= out_shape.len());
+    for oy in 0..out_shape.height {
+        let rows = oy * stride..(oy * stride + kernel).min(shape.height);
+        for ox in 0..out_shape.width {
+            let cols = ox * stride..(ox * stride + kernel).min(shape.width);
+            let o = &mut out[(oy * out_shape.width + ox) * c..][..c];
+            o.fill(f32::NEG_INFINITY);
+            for y in rows.clone() {
+                for x in cols.clone() {
+                    let v = &input[(y * shape.width + x) * c..][..c];
+                    for (o, &v) in o.iter_mut().zip(v) {
+                        *o = o.max(v);
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -246,3 +246,25 @@ fn full_convolution_matches_the_convolution() {
         }
     }
 }
+
+#[test]
+fn max_pool_matches_the_ceil_mode_pooling() {
+    use visnir_nn::max_pool2d_ceil_generic;
+    use visnir_nn::nhwc::{max_pool_ceil, max_pool_ceil_shape};
+    for (i, &(h, w, c, kernel, stride)) in
+        [(11, 9, 10, 2, 2), (22, 22, 28, 3, 2), (9, 10, 48, 3, 2)]
+            .iter()
+            .enumerate()
+    {
+        let x = random(&[1, c, h, w], 300 + i as u64);
+        let want = to_nhwc(&max_pool2d_ceil_generic(&x, kernel, stride).unwrap());
+        let shape = MapShape {
+            height: h,
+            width: w,
+            channels: c,
+        };
+        let mut out = vec![f32::NAN; max_pool_ceil_shape(shape, kernel, stride).len()];
+        max_pool_ceil(&to_nhwc(&x), shape, kernel, stride, &mut out);
+        assert_eq!(out, want, "pool case {i}");
+    }
+}
