@@ -44,59 +44,22 @@ pub fn depthwise_conv(
     }
 }
 
+/// The input's shape and the window of a depthwise convolution.
 struct Geometry {
     shape: MapShape,
     window: Window,
 }
 
-fn depthwise_row(
-    input: &[f32],
-    weight: &[f32],
-    g: &Geometry,
-    epilogue: Epilogue,
-    oy: usize,
-    out: &mut [f32],
-) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports the features the function is compiled for.
-            unsafe { depthwise_row_avx512(input, weight, g, epilogue, oy, out) };
-            return;
-        }
-        if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-            // SAFETY: as above.
-            unsafe { depthwise_row_avx2(input, weight, g, epilogue, oy, out) };
-            return;
-        }
-    }
-    depthwise_row_generic::<false>(input, weight, g, epilogue, oy, out);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-unsafe fn depthwise_row_avx512(
-    input: &[f32],
-    weight: &[f32],
-    g: &Geometry,
-    epilogue: Epilogue,
-    oy: usize,
-    out: &mut [f32],
-) {
-    depthwise_row_generic::<true>(input, weight, g, epilogue, oy, out);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn depthwise_row_avx2(
-    input: &[f32],
-    weight: &[f32],
-    g: &Geometry,
-    epilogue: Epilogue,
-    oy: usize,
-    out: &mut [f32],
-) {
-    depthwise_row_generic::<true>(input, weight, g, epilogue, oy, out);
+simd_dispatch! {
+    /// One output row `oy` of the convolution into `out`.
+    fn depthwise_row(
+        input: &[f32],
+        weight: &[f32],
+        g: &Geometry,
+        epilogue: Epilogue,
+        oy: usize,
+        out: &mut [f32],
+    ) => depthwise_row_generic
 }
 
 /// Channels accumulated together in registers.

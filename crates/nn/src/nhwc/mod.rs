@@ -7,6 +7,37 @@ use rayon::prelude::*;
 
 use crate::sgemm::{sgemm_raw, MatRef};
 
+/// Defines `fn $name(args)` running `$generic::<true>` compiled for AVX-512 or AVX2 + FMA when
+/// the CPU has them (chosen at run time), else `$generic::<false>`; `true` lets the generic
+/// function use fused multiply-adds.
+macro_rules! simd_dispatch {
+    ($(#[$meta:meta])* fn $name:ident($($arg:ident: $ty:ty),* $(,)?) => $generic:ident) => {
+        $(#[$meta])*
+        fn $name($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            {
+                #[target_feature(enable = "avx512f,avx2,fma")]
+                unsafe fn avx512($($arg: $ty),*) {
+                    $generic::<true>($($arg),*)
+                }
+                #[target_feature(enable = "avx2,fma")]
+                unsafe fn avx2($($arg: $ty),*) {
+                    $generic::<true>($($arg),*)
+                }
+                if std::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU supports the features the function is compiled for.
+                    return unsafe { avx512($($arg),*) };
+                }
+                if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+                    // SAFETY: as above.
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            $generic::<false>($($arg),*)
+        }
+    };
+}
+
 mod depthwise;
 
 pub use depthwise::depthwise_conv;
@@ -238,48 +269,19 @@ enum Stage {
     AfterProduct,
 }
 
-/// The epilogue on rows of `out` (`bias.len()` values each), with `residual` rows added.
-fn apply_epilogue(out: &mut [f32], epilogue: Epilogue, residual: Option<&[f32]>, stage: Stage) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::is_x86_feature_detected!("avx512f") {
-            // SAFETY: the CPU supports the features the function is compiled for.
-            unsafe { apply_epilogue_avx512(out, epilogue, residual, stage) };
-            return;
-        }
-        if std::is_x86_feature_detected!("avx2") {
-            // SAFETY: as above.
-            unsafe { apply_epilogue_avx2(out, epilogue, residual, stage) };
-            return;
-        }
-    }
-    apply_epilogue_generic(out, epilogue, residual, stage);
+simd_dispatch! {
+    /// The epilogue on rows of `out` (`bias.len()` values each), with `residual` rows added.
+    fn apply_epilogue(
+        out: &mut [f32],
+        epilogue: Epilogue,
+        residual: Option<&[f32]>,
+        stage: Stage,
+    ) => apply_epilogue_generic
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2")]
-unsafe fn apply_epilogue_avx512(
-    out: &mut [f32],
-    epilogue: Epilogue,
-    residual: Option<&[f32]>,
-    stage: Stage,
-) {
-    apply_epilogue_generic(out, epilogue, residual, stage);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn apply_epilogue_avx2(
-    out: &mut [f32],
-    epilogue: Epilogue,
-    residual: Option<&[f32]>,
-    stage: Stage,
-) {
-    apply_epilogue_generic(out, epilogue, residual, stage);
-}
-
+/// [`apply_epilogue`]'s loops (no multiply-add to fuse: `_FUSED` is unused).
 #[inline(always)]
-fn apply_epilogue_generic(
+fn apply_epilogue_generic<const _FUSED: bool>(
     out: &mut [f32],
     epilogue: Epilogue,
     residual: Option<&[f32]>,
