@@ -76,7 +76,7 @@ pub fn page(title: &str, outcome: &Outcome, figures: &[Figure]) -> Result<String
         s,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t}</title><style>\
          body{{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}}\
-         table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right;white-space:nowrap}}\
+         table{{border-collapse:collapse;margin:1em 0;font-size:95%}}td,th{{border:1px solid #ccc;padding:4px 6px;text-align:right}}td{{white-space:nowrap}}\
          td:first-child,th:first-child{{text-align:left}}.ci{{color:#777;font-size:90%}}\
          figure{{margin:1.5em 0}}img{{max-width:100%;border:1px solid #eee}}figcaption{{color:#555}}\
          </style></head><body>\n<h1>{t}</h1>\n",
