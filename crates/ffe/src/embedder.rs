@@ -41,14 +41,15 @@ impl Embedder {
     }
 
     fn from_tensors(tensors: HashMap<String, Tensor>, device: &Device) -> Result<Self> {
+        let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
+        let net = MobileFaceNet::new(vb)?;
         let cpu = if device.is_cpu() {
-            Some(CpuMobileFaceNet::from_tensors(&tensors)?)
+            Some(CpuMobileFaceNet::new(&net)?)
         } else {
             None
         };
-        let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
         Ok(Self {
-            net: MobileFaceNet::new(vb)?,
+            net,
             cpu,
             device: device.clone(),
         })
@@ -149,25 +150,36 @@ fn normalized(mut v: Vec<f32>) -> Vec<f32> {
     v
 }
 
+/// A pixel value as the network was trained on it: `(v - 127.5) / 128`.
+fn normalize(v: u8) -> f32 {
+    (v as f32 - 127.5) / 128.0
+}
+
+/// Refuses a crop that is not `CROP_SIZE` x `CROP_SIZE`.
+fn check_crop(face: &RgbImage) -> Result<()> {
+    if face.dimensions() != (CROP_SIZE, CROP_SIZE) {
+        return Err(FfeError::WrongCropSize {
+            width: face.width(),
+            height: face.height(),
+        });
+    }
+    Ok(())
+}
+
 /// [`preprocess`] into channels-last values for [`CpuMobileFaceNet`], each crop mirrored left
 /// to right when `mirror`.
 fn preprocess_nhwc(faces: &[RgbImage], mirror: bool) -> Result<Vec<f32>> {
     let side = CROP_SIZE as usize;
     let mut data = Vec::with_capacity(faces.len() * side * side * 3);
     for face in faces {
-        if face.dimensions() != (CROP_SIZE, CROP_SIZE) {
-            return Err(FfeError::WrongCropSize {
-                width: face.width(),
-                height: face.height(),
-            });
-        }
+        check_crop(face)?;
         for row in face.as_raw().chunks_exact(side * 3) {
             let mut pixels: Vec<&[u8]> = row.chunks_exact(3).collect();
             if mirror {
                 pixels.reverse();
             }
             for p in pixels {
-                data.extend(p.iter().map(|&v| (v as f32 - 127.5) / 128.0));
+                data.extend(p.iter().map(|&v| normalize(v)));
             }
         }
     }
@@ -180,13 +192,8 @@ pub fn preprocess(faces: &[RgbImage], device: &Device) -> Result<Tensor> {
     let plane = side * side;
     let mut data = vec![0f32; faces.len() * 3 * plane];
     for (face, out) in faces.iter().zip(data.chunks_exact_mut(3 * plane)) {
-        if face.dimensions() != (CROP_SIZE, CROP_SIZE) {
-            return Err(FfeError::WrongCropSize {
-                width: face.width(),
-                height: face.height(),
-            });
-        }
-        visnir_nn::planar_into(face, out, |v| (v as f32 - 127.5) / 128.0);
+        check_crop(face)?;
+        visnir_nn::planar_into(face, out, normalize);
     }
     Ok(Tensor::from_vec(
         data,

@@ -10,8 +10,8 @@ use visnir_nn::{Conv2d, Conv2dConfig, PRelu};
 /// at 0.25 as in PyTorch.
 #[derive(Debug, Clone)]
 pub(crate) struct ConvUnit {
-    conv: Conv2d,
-    prelu: Option<PRelu>,
+    pub conv: Conv2d,
+    pub prelu: Option<PRelu>,
 }
 
 impl ConvUnit {
@@ -73,10 +73,10 @@ impl Module for ConvUnit {
 /// projection, plus the input when `residual` (tensors `expand.*`, `dw.*`, `project.*`).
 #[derive(Debug, Clone)]
 pub(crate) struct InvertedResidual {
-    expand: ConvUnit,
-    dw: ConvUnit,
-    project: ConvUnit,
-    residual: bool,
+    pub expand: ConvUnit,
+    pub dw: ConvUnit,
+    pub project: ConvUnit,
+    pub residual: bool,
 }
 
 impl InvertedResidual {

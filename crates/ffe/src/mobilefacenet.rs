@@ -38,13 +38,13 @@ pub enum Stage {
 /// The pretrained MobileFaceNet face embedder.
 #[derive(Debug, Clone)]
 pub struct MobileFaceNet {
-    stem: Stem,
-    conv_45: InvertedResidual,
-    conv_5: Vec<InvertedResidual>,
-    conv_6_sep: ConvUnit,
-    conv_6_dw: ConvUnit,
-    conv_6_pw: ConvUnit,
-    linear: ConvUnit,
+    pub(crate) stem: Stem,
+    pub(crate) conv_45: InvertedResidual,
+    pub(crate) conv_5: Vec<InvertedResidual>,
+    pub(crate) conv_6_sep: ConvUnit,
+    pub(crate) conv_6_dw: ConvUnit,
+    pub(crate) conv_6_pw: ConvUnit,
+    pub(crate) linear: ConvUnit,
 }
 
 /// Dimension of the embedding.

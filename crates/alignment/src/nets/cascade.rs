@@ -5,7 +5,7 @@ use candle_core::{Device, Tensor};
 use rayon::prelude::*;
 use visnir_nn::nhwc::MapShape;
 
-use super::cpu::{normalized_nhwc, CpuNet};
+use super::cpu::{normalize, normalized_nhwc, CpuNet};
 use super::{ONet, PNet, RNet};
 use crate::error::Result;
 use crate::resample::Planar;
@@ -70,7 +70,7 @@ impl Cascade {
     }
 
     fn normalized(&self, planes: &[f32], shape: (usize, usize, usize, usize)) -> Result<Tensor> {
-        let data: Vec<f32> = planes.iter().map(|v| (v - 127.5) * 0.0078125).collect();
+        let data: Vec<f32> = planes.iter().map(|&v| normalize(v)).collect();
         Ok(Tensor::from_vec(data, shape, &self.device)?)
     }
 

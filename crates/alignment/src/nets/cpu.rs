@@ -6,7 +6,8 @@
 use candle_core::{Result, Tensor};
 use candle_nn::Linear;
 use visnir_nn::nhwc::{
-    full_conv, max_pool_ceil, max_pool_ceil_shape, pointwise_conv, Epilogue, MapShape, Window,
+    full_conv, kernel_major, max_pool_ceil, max_pool_ceil_shape, pointwise_conv, Epilogue,
+    MapShape, Window,
 };
 use visnir_nn::{Conv2d, PRelu};
 
@@ -57,7 +58,7 @@ fn transposed(t: &Tensor) -> Result<Vec<f32>> {
 
 fn conv(unit: &ConvPrelu) -> Result<Layer> {
     Ok(Layer::Conv {
-        weight: values(&unit.conv.weight().permute((2, 3, 1, 0))?.contiguous()?)?,
+        weight: kernel_major(unit.conv.weight())?,
         bias: values(unit.conv.bias())?,
         prelu: Some(values(unit.prelu.weight())?),
         kernel: unit.conv.config().kernel,
@@ -104,9 +105,8 @@ fn head(linear: &Linear, softmax: bool) -> Result<Head> {
 }
 
 fn conv_head(conv: &Conv2d, softmax: bool) -> Result<Head> {
-    let weight = conv.weight().flatten_from(1)?;
     Ok(Head {
-        weight: transposed(&weight)?,
+        weight: kernel_major(conv.weight())?,
         bias: values(conv.bias())?,
         softmax,
     })
@@ -277,14 +277,18 @@ fn softmax(row: &mut [f32]) {
     row.iter_mut().for_each(|v| *v /= sum);
 }
 
-/// Channel-planar values `(3, h, w)` as channels-last `(h, w, 3)`, normalised as MTCNN's input:
-/// `(v - 127.5) / 128`.
+/// A pixel value (0-255) as MTCNN's input: `(v - 127.5) / 128`.
+pub(crate) fn normalize(v: f32) -> f32 {
+    (v - 127.5) * 0.0078125
+}
+
+/// Channel-planar values `(3, h, w)` as channels-last `(h, w, 3)`, [`normalize`]d.
 pub(crate) fn normalized_nhwc(planes: &[f32], height: usize, width: usize) -> Vec<f32> {
     let plane = height * width;
     let mut out = Vec::with_capacity(3 * plane);
     for i in 0..plane {
         for c in 0..3 {
-            out.push((planes[c * plane + i] - 127.5) * 0.0078125);
+            out.push(normalize(planes[c * plane + i]));
         }
     }
     out

@@ -4,11 +4,24 @@
 use std::ops::Range;
 
 use rayon::prelude::*;
-use visnir_nn::nhwc::{depthwise_conv, full_conv, pointwise_conv, Epilogue, MapShape, Window};
-use visnir_nn::tf_same_padding;
+use visnir_nn::nhwc::{
+    depthwise_conv, full_conv, kernel_major, pointwise_conv, Epilogue, MapShape, Window,
+};
+use visnir_nn::{tf_same_padding, Padding};
 
-use super::{Band, Scratch, Tensors, STRIP_PIXELS};
+use super::{Band, Scratch, STRIP_PIXELS};
 use crate::error::Result;
+use crate::layers::{ConvUnit, InvertedResidual};
+
+/// A unit's bias and PReLU slopes (if it has a PReLU).
+fn bias_prelu(unit: &ConvUnit) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
+    let bias = unit.conv.bias().to_vec1()?;
+    let prelu = match &unit.prelu {
+        Some(p) => Some(p.weight().to_vec1()?),
+        None => None,
+    };
+    Ok((bias, prelu))
+}
 
 /// A 1x1 convolution, weight as `cin x cout`.
 #[derive(Debug, Clone)]
@@ -20,20 +33,13 @@ pub(super) struct Pointwise {
 }
 
 impl Pointwise {
-    pub(super) fn load(t: &Tensors, name: &str, prelu: bool) -> Result<Self> {
-        let (w, [cout, cin, _]) = t.weight(name)?;
-        let mut weight = vec![0f32; cin * cout];
-        for o in 0..cout {
-            for i in 0..cin {
-                weight[i * cout + o] = w[o * cin + i];
-            }
-        }
-        let (bias, prelu) = t.bias_prelu(name, prelu)?;
+    pub(super) fn new(unit: &ConvUnit) -> Result<Self> {
+        let (bias, prelu) = bias_prelu(unit)?;
         Ok(Self {
-            weight,
+            weight: kernel_major(unit.conv.weight())?,
             bias,
             prelu,
-            cin,
+            cin: unit.conv.config().cin,
         })
     }
 
@@ -92,37 +98,17 @@ pub(super) struct Spatial {
 }
 
 impl Spatial {
-    pub(super) fn load(t: &Tensors, name: &str, kind: SpatialKind, prelu: bool) -> Result<Self> {
-        let (stride, depthwise, same) = match kind {
-            SpatialKind::Full { stride } => (stride, false, true),
-            SpatialKind::Depthwise { stride } => (stride, true, true),
-            SpatialKind::DepthwiseValid => (1, true, false),
-        };
-        let (w, [cout, cin, kernel]) = t.weight(name)?;
-        let taps = kernel * kernel;
-        let mut weight = vec![0f32; taps * cin * cout];
-        for o in 0..cout {
-            for i in 0..cin {
-                for tap in 0..taps {
-                    let src = (o * cin + i) * taps + tap;
-                    let dst = if depthwise {
-                        tap * cout + o
-                    } else {
-                        (tap * cin + i) * cout + o
-                    };
-                    weight[dst] = w[src];
-                }
-            }
-        }
-        let (bias, prelu) = t.bias_prelu(name, prelu)?;
+    pub(super) fn new(unit: &ConvUnit) -> Result<Self> {
+        let config = unit.conv.config();
+        let (bias, prelu) = bias_prelu(unit)?;
         Ok(Self {
-            weight,
+            weight: kernel_major(unit.conv.weight())?,
             bias,
             prelu,
-            kernel,
-            stride,
-            depthwise,
-            same,
+            kernel: config.kernel,
+            stride: config.stride,
+            depthwise: config.depthwise,
+            same: config.padding == Padding::TfSame,
         })
     }
 
@@ -183,17 +169,6 @@ impl Spatial {
     }
 }
 
-/// Which convolution a [`Spatial`] is.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum SpatialKind {
-    /// Full, TF "SAME" padding.
-    Full { stride: usize },
-    /// Depthwise, TF "SAME" padding.
-    Depthwise { stride: usize },
-    /// Depthwise, no padding, stride 1.
-    DepthwiseValid,
-}
-
 /// An inverted residual block: expand, depthwise, project (+ input).
 #[derive(Debug, Clone)]
 pub(super) struct Block {
@@ -204,17 +179,12 @@ pub(super) struct Block {
 }
 
 impl Block {
-    pub(super) fn load(t: &Tensors, name: &str, stride: usize, residual: bool) -> Result<Self> {
+    pub(super) fn new(block: &InvertedResidual) -> Result<Self> {
         Ok(Self {
-            expand: Pointwise::load(t, &format!("{name}.expand"), true)?,
-            dw: Spatial::load(
-                t,
-                &format!("{name}.dw"),
-                SpatialKind::Depthwise { stride },
-                true,
-            )?,
-            project: Pointwise::load(t, &format!("{name}.project"), false)?,
-            residual,
+            expand: Pointwise::new(&block.expand)?,
+            dw: Spatial::new(&block.dw)?,
+            project: Pointwise::new(&block.project)?,
+            residual: block.residual,
         })
     }
 
@@ -246,16 +216,15 @@ impl Block {
             let rows = top..(top + band_rows).min(out_shape.height);
             self.run_band(shape, cur, rows, band, next);
         };
-        let row_len = out_shape.width * out_shape.channels;
-        let chunks = s.next.chunks_mut(band_rows * row_len);
+        let band_len = band_rows * out_shape.width * out_shape.channels;
         if bands > 1 {
-            let chunks = s.next.par_chunks_mut(band_rows * row_len);
-            chunks
+            s.next
+                .par_chunks_mut(band_len)
                 .zip(s.bands.par_iter_mut())
                 .enumerate()
                 .for_each(work);
         } else {
-            chunks.zip(s.bands.iter_mut()).enumerate().for_each(work);
+            work((0, (&mut s.next[..], &mut s.bands[0])));
         }
         std::mem::swap(&mut s.cur, &mut s.next);
         out_shape

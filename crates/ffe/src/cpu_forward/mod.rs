@@ -3,18 +3,16 @@
 //! task. The embedder runs on it on the CPU; the candle network is its oracle in the tests.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
-use candle_core::Tensor;
 use rayon::prelude::*;
 use visnir_nn::nhwc::MapShape;
 
-use crate::error::{FfeError, Result};
+use crate::error::Result;
+use crate::mobilefacenet::{MobileFaceNet, EMBEDDING_DIM};
 
 mod layers;
 
-use crate::mobilefacenet::EMBEDDING_DIM;
-use layers::{Block, Pointwise, Spatial, SpatialKind};
+use layers::{Block, Pointwise, Spatial};
 
 /// Output pixels per strip of a block run on one thread.
 pub(super) const STRIP_PIXELS: usize = 128;
@@ -22,7 +20,7 @@ pub(super) const STRIP_PIXELS: usize = 128;
 /// Side of the input crop.
 const SIDE: usize = crate::embedder::CROP_SIZE as usize;
 
-/// MobileFaceNet for CPU inference, built from the same tensors as [`crate::MobileFaceNet`].
+/// MobileFaceNet for CPU inference, built from a [`MobileFaceNet`].
 #[derive(Debug, Clone)]
 pub struct CpuMobileFaceNet {
     conv1: Spatial,
@@ -36,30 +34,26 @@ pub struct CpuMobileFaceNet {
 }
 
 impl CpuMobileFaceNet {
-    /// Rearranges the network's tensors (names and shapes of [`crate::BUNDLED_WEIGHTS`]).
-    pub fn from_tensors(tensors: &HashMap<String, Tensor>) -> Result<Self> {
-        let t = Tensors(tensors);
-        let mut blocks = vec![Block::load(&t, "conv_23", 2, false)?];
-        for i in 0..4 {
-            blocks.push(Block::load(&t, &format!("conv_3.{i}"), 1, true)?);
-        }
-        blocks.push(Block::load(&t, "conv_34", 2, false)?);
-        for i in 0..6 {
-            blocks.push(Block::load(&t, &format!("conv_4.{i}"), 1, true)?);
-        }
-        blocks.push(Block::load(&t, "conv_45", 2, false)?);
-        for i in 0..2 {
-            blocks.push(Block::load(&t, &format!("conv_5.{i}"), 1, true)?);
-        }
+    /// The same network with its weights rearranged for the channels-last kernels.
+    pub fn new(net: &MobileFaceNet) -> Result<Self> {
+        let stem = &net.stem;
+        let blocks = std::iter::once(&stem.conv_23)
+            .chain(&stem.conv_3)
+            .chain([&stem.conv_34])
+            .chain(&stem.conv_4)
+            .chain([&net.conv_45])
+            .chain(&net.conv_5)
+            .map(Block::new)
+            .collect::<Result<_>>()?;
         Ok(Self {
-            conv1: Spatial::load(&t, "conv1", SpatialKind::Full { stride: 2 }, true)?,
-            conv2_dw: Spatial::load(&t, "conv2_dw", SpatialKind::Depthwise { stride: 1 }, true)?,
-            conv2_pw: Pointwise::load(&t, "conv2_pw", false)?,
+            conv1: Spatial::new(&stem.conv1)?,
+            conv2_dw: Spatial::new(&stem.conv2_dw)?,
+            conv2_pw: Pointwise::new(&stem.conv2_pw)?,
             blocks,
-            conv_6_sep: Pointwise::load(&t, "conv_6_sep", true)?,
-            conv_6_dw: Spatial::load(&t, "conv_6_dw", SpatialKind::DepthwiseValid, false)?,
-            conv_6_pw: Pointwise::load(&t, "conv_6_pw", false)?,
-            linear: Pointwise::load(&t, "linear", false)?,
+            conv_6_sep: Pointwise::new(&net.conv_6_sep)?,
+            conv_6_dw: Spatial::new(&net.conv_6_dw)?,
+            conv_6_pw: Pointwise::new(&net.conv_6_pw)?,
+            linear: Pointwise::new(&net.linear)?,
         })
     }
 
@@ -159,45 +153,4 @@ pub(super) struct Band {
     hidden: Vec<f32>,
     /// The depthwise output (the band's rows).
     dw: Vec<f32>,
-}
-
-pub(super) struct Tensors<'a>(&'a HashMap<String, Tensor>);
-
-impl Tensors<'_> {
-    /// The values of `name` and its dimensions.
-    fn get(&self, name: &str) -> Result<(Vec<f32>, Vec<usize>)> {
-        let t = self.0.get(name).ok_or_else(|| FfeError::MissingTensor {
-            name: name.to_string(),
-        })?;
-        Ok((
-            t.to_dtype(candle_core::DType::F32)?
-                .flatten_all()?
-                .to_vec1::<f32>()?,
-            t.dims().to_vec(),
-        ))
-    }
-
-    /// The values of the convolution weight `name.weight`, `(cout, cin, k, k)`.
-    fn weight(&self, name: &str) -> Result<(Vec<f32>, [usize; 3])> {
-        let name = format!("{name}.weight");
-        let (values, dims) = self.get(&name)?;
-        match dims[..] {
-            [cout, cin, k, k2] if k == k2 => Ok((values, [cout, cin, k])),
-            _ => Err(FfeError::ShapeMismatch {
-                name,
-                expected: vec![0, 0, 0, 0],
-                found: dims,
-            }),
-        }
-    }
-
-    fn bias_prelu(&self, name: &str, prelu: bool) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
-        let (bias, _) = self.get(&format!("{name}.bias"))?;
-        let slopes = if prelu {
-            Some(self.get(&format!("{name}.prelu"))?.0)
-        } else {
-            None
-        };
-        Ok((bias, slopes))
-    }
 }

@@ -84,9 +84,8 @@ fn aligned_crops_match_golden_embeddings() {
 
 /// The TFLite parity input through the CPU fast path, L2-normalised.
 fn cpu_path_embeddings(input_nhwc: &candle_core::Tensor) -> Vec<Vec<f32>> {
-    let tensors =
-        candle_core::safetensors::load_buffer(visnir_ffe::BUNDLED_WEIGHTS, &Device::Cpu).unwrap();
-    let net = CpuMobileFaceNet::from_tensors(&tensors).unwrap();
+    let embedder = Embedder::bundled(&Device::Cpu).unwrap();
+    let net = CpuMobileFaceNet::new(embedder.network()).unwrap();
     let input: Vec<f32> = input_nhwc.flatten_all().unwrap().to_vec1().unwrap();
     net.forward_raw(&input)
         .into_iter()

@@ -42,6 +42,16 @@ mod depthwise;
 
 pub use depthwise::depthwise_conv;
 
+/// A convolution weight `(cout, cin, k, k)` in the kernels' order `(ky, kx, ci) x cout`; for a
+/// depthwise weight `(c, 1, k, k)` that is `(ky, kx) x c`, for a 1x1 weight `cin x cout`.
+pub fn kernel_major(weight: &candle_core::Tensor) -> candle_core::Result<Vec<f32>> {
+    weight
+        .permute((2, 3, 1, 0))?
+        .contiguous()?
+        .flatten_all()?
+        .to_vec1()
+}
+
 /// Output pixels per block of a pointwise or im2col convolution: the block stays in L2 between
 /// the matrix product and the epilogue.
 const ROW_BLOCK: usize = 256;
@@ -123,25 +133,29 @@ pub fn pointwise_conv(
             apply_epilogue(out, epilogue, residual, Stage::AfterProduct);
         }
     };
-    let out = &mut out[..pixels * cout];
+    for_each_row_block(&mut out[..pixels * cout], cout, parallel, block);
+}
+
+/// Calls `block(first_row, rows)` on blocks of at most [`ROW_BLOCK`] rows of `out` (`width`
+/// values each), on this thread or, with `parallel`, cut into enough tasks for every thread.
+fn for_each_row_block(
+    out: &mut [f32],
+    width: usize,
+    parallel: bool,
+    block: impl Fn(usize, &mut [f32]) + Sync,
+) {
     if parallel {
-        let rows = parallel_rows(pixels);
-        out.par_chunks_mut(rows * cout)
+        let rows = (out.len() / width)
+            .div_ceil(rayon::current_num_threads())
+            .clamp(1, ROW_BLOCK);
+        out.par_chunks_mut(rows * width)
             .enumerate()
             .for_each(|(b, out)| block(b * rows, out));
     } else {
-        out.chunks_mut(ROW_BLOCK * cout)
+        out.chunks_mut(ROW_BLOCK * width)
             .enumerate()
             .for_each(|(b, out)| block(b * ROW_BLOCK, out));
     }
-}
-
-/// Rows per task when a map of `pixels` rows is split over the rayon pool: at most
-/// [`ROW_BLOCK`], and enough tasks for every thread.
-fn parallel_rows(pixels: usize) -> usize {
-    pixels
-        .div_ceil(rayon::current_num_threads())
-        .clamp(1, ROW_BLOCK)
 }
 
 /// A full convolution through `window` as im2col + matrix product: `weight` is
@@ -208,17 +222,7 @@ pub fn full_conv(
         unsafe { sgemm_raw(out.as_mut_ptr(), cout, lhs, rhs, false, false) };
         apply_epilogue(out, epilogue, None, Stage::AfterProduct);
     };
-    let out = &mut out[..out_shape.len()];
-    if parallel {
-        let rows = parallel_rows(out_shape.height * out_shape.width);
-        out.par_chunks_mut(rows * cout)
-            .enumerate()
-            .for_each(|(b, out)| block(b * rows, out));
-    } else {
-        out.chunks_mut(ROW_BLOCK * cout)
-            .enumerate()
-            .for_each(|(b, out)| block(b * ROW_BLOCK, out));
-    }
+    for_each_row_block(&mut out[..out_shape.len()], cout, parallel, block);
 }
 
 /// The output shape of [`max_pool_ceil`] on a `shape` input.
@@ -312,10 +316,11 @@ fn apply_epilogue_generic<const _FUSED: bool>(
 
 /// PReLU without a branch: `x` if `x > 0`, else `slope * x`.
 #[inline(always)]
-pub(crate) fn prelu(x: f32, slope: f32) -> f32 {
+fn prelu(x: f32, slope: f32) -> f32 {
     x.max(0.0) + slope * x.min(0.0)
 }
 
+/// `a * b + c`, as one fused multiply-add when `FUSED`.
 #[inline(always)]
 fn madd<const FUSED: bool>(a: f32, b: f32, c: f32) -> f32 {
     if FUSED {
