@@ -217,6 +217,7 @@ fn gan(repeats: usize) -> anyhow::Result<()> {
         identity: 0.0,
         pixel: 0.0,
         embedding: 0.0,
+        subject: 0.0,
     };
     let lpc_no_identity = LossWeights {
         pixel: 10.0,
@@ -277,7 +278,7 @@ fn gan(repeats: usize) -> anyhow::Result<()> {
         let b = Tensor::randn(0f32, 0.5, (1, 3, size, size), &device)?;
         let (mut pool_a, mut pool_b) = (ImagePool::new(50, 0), ImagePool::new(50, 1));
         let time = median_time(repeats.min(9), || {
-            model.train_step(&a, &b, weights, (&mut pool_b, &mut pool_a))
+            model.train_step(&a, &b, None, weights, (&mut pool_b, &mut pool_a))
         });
         report(&format!("{name}: step, batch 1, {size}^2"), time, "");
     }

@@ -187,7 +187,7 @@ fn time_models(device: &Device, size: usize, repeats: usize) -> anyhow::Result<V
         let b = Tensor::randn(0f32, 0.5, (batch, 3, size, size), device)?;
         let (mut pool_a, mut pool_b) = (ImagePool::new(50, 0), ImagePool::new(50, 1));
         let ms = median_ms(device, repeats, || {
-            Ok(model.train_step(&a, &b, weights, (&mut pool_b, &mut pool_a))?)
+            Ok(model.train_step(&a, &b, None, weights, (&mut pool_b, &mut pool_a))?)
         })?;
         out.push((format!("{name}, batch {batch}, {size}^2"), ms));
     }

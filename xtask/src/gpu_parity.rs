@@ -402,11 +402,12 @@ fn two_steps(device: &Device) -> anyhow::Result<Vec<Check>> {
         identity: 0.0,
         pixel: 10.0,
         embedding: 0.0,
+        subject: 0.0,
     };
     let (mut pool_a, mut pool_b) = (ImagePool::new(0, 0), ImagePool::new(0, 0));
     let mut worst = 0.0f64;
     for step in 1..=2 {
-        let l = gan.train_step(a, b, weights, (&mut pool_b, &mut pool_a))?;
+        let l = gan.train_step(a, b, None, weights, (&mut pool_b, &mut pool_a))?;
         let want = &reference["train_tiny"][format!("losses_step{step}")];
         for (name, got) in [
             ("G_A", l.g_a),

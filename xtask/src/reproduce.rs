@@ -20,7 +20,8 @@ pub struct ReproduceArgs {
     /// A protocol file (`split role subject path` lines) instead of the seeded split.
     #[arg(long)]
     protocol: Option<PathBuf>,
-    /// quick (CPU, minutes), paper (the paper's settings, a GPU job) or tiny (CI).
+    /// quick (CPU, minutes), cpu (quick trained 4x longer with learning curves, under an hour),
+    /// paper (the paper's settings, a GPU job) or tiny (CI).
     #[arg(long, default_value = "quick")]
     scale: Scale,
     /// Compute device: cpu, cuda[:N] or metal[:N].
@@ -72,6 +73,11 @@ pub struct ReproduceArgs {
     /// the pixel-consistency methods; 0 turns it off.
     #[arg(long, value_parser = visnir_gan::parse_loss_weight)]
     embedding_weight: Option<f64>,
+    /// Override the scale's weight of the subject-contrast loss (cross-entropy of each
+    /// translation's subject among the training subjects' mean MobileFaceNet embeddings; not in
+    /// the paper) in the pixel-consistency methods; 0 turns it off.
+    #[arg(long, value_parser = visnir_gan::parse_loss_weight)]
+    subject_weight: Option<f64>,
     /// Held-out validation pairs per training subject for the learning curves (0: none);
     /// synthetic data gets one more frame per condition to hold out.
     #[arg(long)]
@@ -145,6 +151,7 @@ pub fn run(args: ReproduceArgs, table: PaperTable) -> anyhow::Result<()> {
     settings.residual = args.residual.unwrap_or(settings.residual);
     settings.n_blocks = args.n_blocks.map_or(settings.n_blocks, |n| n as usize);
     settings.embedding = args.embedding_weight.unwrap_or(settings.embedding);
+    settings.subject = args.subject_weight.unwrap_or(settings.subject);
     settings.batch_size = args.batch_size.map_or(settings.batch_size, |b| b as usize);
     if let Some(frames) = args.frames {
         settings.oulu_split.2 = frames;

@@ -6,7 +6,9 @@ use candle_nn::{VarBuilder, VarMap};
 
 use crate::adam::{Adam, AdamConfig};
 use crate::discriminator::{DiscriminatorConfig, NLayerDiscriminator};
-use crate::embedding_loss::{embedding_consistency_loss, EmbeddingJudge};
+use crate::embedding_loss::{
+    consistency_of_embeddings, subject_contrast_loss, EmbeddingJudge, SubjectPrototypes,
+};
 use crate::error::StepError;
 use crate::generator::{Generator, GeneratorConfig};
 use crate::image_pool::ImagePool;
@@ -35,6 +37,10 @@ pub struct StepLosses {
     pub emb_a: f32,
     /// Weighted embedding-consistency loss of `G_B(B)` against `A`.
     pub emb_b: f32,
+    /// Weighted subject-contrast loss of `G_A(A)` among the B prototypes.
+    pub sub_a: f32,
+    /// Weighted subject-contrast loss of `G_B(B)` among the A prototypes.
+    pub sub_b: f32,
     /// Total generator loss.
     pub g: f32,
     /// Discriminator D_A loss.
@@ -57,6 +63,8 @@ impl StepLosses {
             self.pix_b,
             self.emb_a,
             self.emb_b,
+            self.sub_a,
+            self.sub_b,
             self.g,
             self.d_a,
             self.d_b,
@@ -92,6 +100,7 @@ pub struct CycleGan {
     opt_g: Adam,
     opt_d: Adam,
     judge: Option<EmbeddingJudge>,
+    prototypes: Option<SubjectPrototypes>,
 }
 
 /// The variables under `prefixes`, in name order, without those in `fixed`.
@@ -173,12 +182,23 @@ impl CycleGan {
             opt_g,
             opt_d,
             judge: None,
+            prototypes: None,
         })
     }
 
     /// Gives the model the frozen embedder its embedding-consistency loss needs.
     pub fn set_judge(&mut self, judge: EmbeddingJudge) {
         self.judge = Some(judge);
+    }
+
+    /// Gives the model the training subjects' prototypes its subject-contrast loss needs.
+    pub fn set_subject_prototypes(&mut self, prototypes: SubjectPrototypes) {
+        self.prototypes = Some(prototypes);
+    }
+
+    /// The frozen embedder of the embedding losses, if it was given one.
+    pub fn judge(&self) -> Option<&EmbeddingJudge> {
+        self.judge.as_ref()
     }
 
     /// All variables, by name.
@@ -196,13 +216,15 @@ impl CycleGan {
         (&self.opt_g, &self.opt_d)
     }
 
-    /// One iteration on a batch of `real_a` and `real_b` (paired when `weights.pixel > 0`):
+    /// One iteration on a batch of `real_a` and `real_b` (paired when `weights.pixel > 0`) and
+    /// the subject index of each pair (`(N,)` u32, needed when `weights.subject > 0`):
     /// generator step with the discriminators frozen, then discriminator step on fakes drawn
     /// through the image pools (pass pools of size 0 to use the current fakes).
     pub fn train_step(
         &mut self,
         real_a: &Tensor,
         real_b: &Tensor,
+        subjects: Option<&Tensor>,
         weights: LossWeights,
         pools: (&mut ImagePool, &mut ImagePool),
     ) -> std::result::Result<StepLosses, StepError> {
@@ -237,12 +259,28 @@ impl CycleGan {
             (losses.pix_a, losses.pix_b) = (scalar(&pix_a)?, scalar(&pix_b)?);
             total = ((total + pix_a)? + pix_b)?;
         }
-        if weights.embedding > 0.0 {
+        if weights.embedding > 0.0 || weights.subject > 0.0 {
             let judge = self.judge.as_ref().ok_or(StepError::NoJudge)?;
-            let emb_a = (embedding_consistency_loss(judge, &fake_b, real_b)? * weights.embedding)?;
-            let emb_b = (embedding_consistency_loss(judge, &fake_a, real_a)? * weights.embedding)?;
-            (losses.emb_a, losses.emb_b) = (scalar(&emb_a)?, scalar(&emb_b)?);
-            total = ((total + emb_a)? + emb_b)?;
+            let fake_b_embedding = judge.embed(&fake_b)?;
+            let fake_a_embedding = judge.embed(&fake_a)?;
+            if weights.embedding > 0.0 {
+                let w = weights.embedding;
+                let emb_a = (consistency_of_embeddings(&fake_b_embedding, judge, real_b)? * w)?;
+                let emb_b = (consistency_of_embeddings(&fake_a_embedding, judge, real_a)? * w)?;
+                (losses.emb_a, losses.emb_b) = (scalar(&emb_a)?, scalar(&emb_b)?);
+                total = ((total + emb_a)? + emb_b)?;
+            }
+            if weights.subject > 0.0 {
+                let prototypes = self.prototypes.as_ref().ok_or(StepError::NoSubjects)?;
+                let subjects = subjects.ok_or(StepError::NoSubjects)?;
+                let w = weights.subject;
+                let sub_a =
+                    (subject_contrast_loss(&fake_b_embedding, &prototypes.b, subjects)? * w)?;
+                let sub_b =
+                    (subject_contrast_loss(&fake_a_embedding, &prototypes.a, subjects)? * w)?;
+                (losses.sub_a, losses.sub_b) = (scalar(&sub_a)?, scalar(&sub_b)?);
+                total = ((total + sub_a)? + sub_b)?;
+            }
         }
         losses.g = scalar(&total)?;
         if !losses.all_finite() {

@@ -41,9 +41,84 @@ pub fn embedding_consistency_loss(
     paired_target: &Tensor,
 ) -> Result<Tensor> {
     let fake = judge.embed(translated)?;
+    consistency_of_embeddings(&fake, judge, paired_target)
+}
+
+/// [`embedding_consistency_loss`] for a translation already embedded.
+pub(crate) fn consistency_of_embeddings(
+    translated: &Tensor,
+    judge: &EmbeddingJudge,
+    paired_target: &Tensor,
+) -> Result<Tensor> {
     let real = judge.embed(&paired_target.detach())?;
-    let cosine = (fake * real)?.sum(1)?;
+    let cosine = (translated * real)?.sum(1)?;
     cosine.affine(-1.0, 1.0)?.mean_all()
+}
+
+/// Cosines times this scale are the logits of [`subject_contrast_loss`] (a softmax
+/// temperature of 0.1, as in embedding-space classification losses).
+pub const SUBJECT_LOGIT_SCALE: f64 = 10.0;
+
+/// The training subjects as the frozen embedder sees them in each domain: the mean embedding
+/// of each subject's training images, L2-normalised, one row per subject.
+#[derive(Debug, Clone)]
+pub struct SubjectPrototypes {
+    /// `(K, 192)`: the prototypes of domain A (VIS) images.
+    pub a: Tensor,
+    /// `(K, 192)`: the prototypes of domain B (NIR) images.
+    pub b: Tensor,
+}
+
+impl SubjectPrototypes {
+    /// Prototypes of the subjects `0..n_subjects` from images `(1, 3, H, W)` of both domains
+    /// in [-1, 1] and the subject of each (every subject must have at least one image).
+    pub fn new(
+        judge: &EmbeddingJudge,
+        images: &[(Tensor, Tensor)],
+        subjects: &[u32],
+        n_subjects: usize,
+    ) -> Result<Self> {
+        if images.len() != subjects.len() || subjects.iter().any(|&s| s as usize >= n_subjects) {
+            candle_core::bail!("subject prototypes: labels do not match the images");
+        }
+        let device = images
+            .first()
+            .map(|(a, _)| a.device().clone())
+            .unwrap_or(Device::Cpu);
+        let mut one_hot = vec![0f32; n_subjects * subjects.len()];
+        for (i, &s) in subjects.iter().enumerate() {
+            one_hot[s as usize * subjects.len() + i] = 1.0;
+        }
+        let membership = Tensor::from_vec(one_hot, (n_subjects, subjects.len()), &device)?;
+        let prototypes = |side: fn(&(Tensor, Tensor)) -> &Tensor| -> Result<Tensor> {
+            let mut rows = Vec::with_capacity(images.len());
+            for chunk in images.chunks(16) {
+                let batch = chunk.iter().map(side).collect::<Vec<_>>();
+                rows.push(judge.embed(&Tensor::cat(&batch, 0)?)?.detach());
+            }
+            let sums = membership.matmul(&Tensor::cat(&rows, 0)?)?;
+            let norms = sums.sqr()?.sum_keepdim(1)?.sqrt()?;
+            sums.broadcast_div(&norms)
+        };
+        Ok(Self {
+            a: prototypes(|p| &p.0)?,
+            b: prototypes(|p| &p.1)?,
+        })
+    }
+}
+
+/// The subject-contrast loss of one direction: the cross-entropy of each translation's own
+/// subject among the training subjects, the logits [`SUBJECT_LOGIT_SCALE`] times the cosines
+/// between its embedding `(N, 192)` and the target domain's prototypes `(K, 192)`. Where the
+/// embedding-consistency loss only pulls a translation towards its twin, this also pushes it
+/// away from the other subjects, which the whole gallery's shared domain shift does not.
+pub fn subject_contrast_loss(
+    translated: &Tensor,
+    prototypes: &Tensor,
+    subjects: &Tensor,
+) -> Result<Tensor> {
+    let logits = (translated.matmul(&prototypes.t()?)? * SUBJECT_LOGIT_SCALE)?;
+    candle_nn::loss::cross_entropy(&logits, subjects)
 }
 
 /// Images `(N, C, H, W)` resized to `side` x `side` as `image::imageops::resize` with

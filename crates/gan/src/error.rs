@@ -18,6 +18,10 @@ pub enum StepError {
     /// The embedding-consistency loss is on but the model was given no embedder.
     #[error("the embedding-consistency loss needs an embedder (CycleGan::set_judge)")]
     NoJudge,
+    /// The subject-contrast loss is on but the model has no subject prototypes or the batch
+    /// no subjects.
+    #[error("the subject-contrast loss needs subject prototypes and the subject of every pair")]
+    NoSubjects,
     /// A tensor operation failed (a shape mismatch, an allocation, a device error).
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
@@ -38,6 +42,11 @@ pub enum TrainError {
     /// No training pairs.
     #[error("no training images")]
     NoData,
+    /// The subject-contrast loss is on but a training pair has no subject.
+    #[error(
+        "the subject-contrast loss needs the subject of every training pair; pair {index} has none"
+    )]
+    Unlabelled { index: usize },
     /// A checkpoint could not be written or read.
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
@@ -60,7 +69,7 @@ impl TrainError {
                 step,
                 message: error.to_string(),
             },
-            StepError::NoJudge => Self::Step {
+            StepError::NoJudge | StepError::NoSubjects => Self::Step {
                 step,
                 source: candle_core::Error::Msg(error.to_string()),
             },

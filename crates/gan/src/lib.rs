@@ -35,7 +35,10 @@ pub use adam::{linear_decay_lr, Adam, AdamConfig};
 pub use checkpoint::{load_checkpoint, save_checkpoint, Progress};
 pub use cyclegan::{CycleGan, CycleGanConfig, StepLosses};
 pub use discriminator::{DiscriminatorConfig, NLayerDiscriminator};
-pub use embedding_loss::{embedding_consistency_loss, triangle_resize, EmbeddingJudge};
+pub use embedding_loss::{
+    embedding_consistency_loss, subject_contrast_loss, triangle_resize, EmbeddingJudge,
+    SubjectPrototypes, SUBJECT_LOGIT_SCALE,
+};
 pub use error::{CheckpointError, LoadError, StepError, TrainError};
 pub use generator::{Architecture, FfeGenerator, FfeGeneratorConfig, Generator, GeneratorConfig};
 pub use image_pool::ImagePool;
@@ -46,5 +49,6 @@ pub use losses::{
 };
 pub use resnet_generator::{ResnetGenerator, ResnetGeneratorConfig};
 pub use trainer::{
-    augment, checkpoint_path, data_fingerprint, parse_crop_side, TrainConfig, Trainer, CROP_SIDES,
+    augment, checkpoint_path, data_fingerprint, parse_crop_side, TrainConfig, Trainer,
+    TrainingPair, CROP_SIDES,
 };

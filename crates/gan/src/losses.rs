@@ -39,7 +39,7 @@ pub fn parse_loss_weight(text: &str) -> std::result::Result<f64, String> {
 }
 
 /// Weights of the generator objective `GAN_G + GAN_F + cycle * L_cyc + identity_total * L_idt
-/// + pixel * L_pc + embedding * L_emb` (each L summed over both directions).
+/// + pixel * L_pc + embedding * L_emb + subject * L_sub` (each L summed over both directions).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LossWeights {
     /// Weight of each direction's cycle L1 (the paper's lambda; CycleGAN's lambda_A = lambda_B).
@@ -51,6 +51,9 @@ pub struct LossWeights {
     /// Weight of each direction's embedding-consistency loss (not in the paper; 0 = off; see
     /// [`crate::embedding_consistency_loss`]).
     pub embedding: f64,
+    /// Weight of each direction's subject-contrast loss (not in the paper; 0 = off; see
+    /// [`crate::subject_contrast_loss`]).
+    pub subject: f64,
 }
 
 impl LossWeights {
@@ -60,6 +63,7 @@ impl LossWeights {
         identity: 0.5,
         pixel: 0.0,
         embedding: 0.0,
+        subject: 0.0,
     };
     /// The paper's objective with pixel consistency: lambda 1, gamma 10, no identity loss.
     pub const LPC: Self = Self {
@@ -67,6 +71,7 @@ impl LossWeights {
         identity: 0.0,
         pixel: 10.0,
         embedding: 0.0,
+        subject: 0.0,
     };
     /// The authors' code: cycle 10, identity 0.5, pixel 10.
     pub const AUTHORS_CODE: Self = Self {
@@ -74,5 +79,6 @@ impl LossWeights {
         identity: 0.5,
         pixel: 10.0,
         embedding: 0.0,
+        subject: 0.0,
     };
 }

@@ -13,7 +13,7 @@ use visnir_nn::to_tensor;
 use crate::adam::{linear_decay_lr, AdamConfig};
 use crate::checkpoint::{load_checkpoint, save_checkpoint, Progress};
 use crate::cyclegan::{CycleGan, CycleGanConfig, StepLosses};
-use crate::embedding_loss::EmbeddingJudge;
+use crate::embedding_loss::{EmbeddingJudge, SubjectPrototypes};
 use crate::error::TrainError;
 use crate::image_pool::ImagePool;
 use crate::losses::LossWeights;
@@ -70,16 +70,43 @@ pub fn parse_crop_side(text: &str) -> Result<u32, String> {
     }
 }
 
-/// A fingerprint of training pairs: the SHA-256 of their count, sizes and pixels, in order.
-pub fn data_fingerprint(pairs: &[(RgbImage, RgbImage)]) -> [u8; 32] {
+/// One training pair: an image of domain A, its (possibly unaligned) counterpart in domain B,
+/// and the subject both show when it is known.
+pub trait TrainingPair {
+    /// The domain A (VIS) image.
+    fn a(&self) -> &RgbImage;
+    /// The domain B (NIR) image.
+    fn b(&self) -> &RgbImage;
+    /// The subject of the pair, if known (the subject-contrast loss needs it).
+    fn subject(&self) -> Option<&str> {
+        None
+    }
+}
+
+impl TrainingPair for (RgbImage, RgbImage) {
+    fn a(&self) -> &RgbImage {
+        &self.0
+    }
+    fn b(&self) -> &RgbImage {
+        &self.1
+    }
+}
+
+/// A fingerprint of training pairs: the SHA-256 of their count, sizes, pixels and subjects,
+/// in order.
+pub fn data_fingerprint<P: TrainingPair>(pairs: &[P]) -> [u8; 32] {
     use sha2::{Digest, Sha256};
     let mut hash = Sha256::new();
     hash.update((pairs.len() as u64).to_le_bytes());
-    for (a, b) in pairs {
-        for image in [a, b] {
+    for pair in pairs {
+        for image in [pair.a(), pair.b()] {
             hash.update(image.width().to_le_bytes());
             hash.update(image.height().to_le_bytes());
             hash.update(image.as_raw());
+        }
+        if let Some(subject) = pair.subject() {
+            hash.update((subject.len() as u64).to_le_bytes());
+            hash.update(subject.as_bytes());
         }
     }
     hash.finalize().into()
@@ -135,6 +162,9 @@ impl TrainConfig {
         if self.loss.embedding > 0.0 {
             settings["loss"]["embedding"] = self.loss.embedding.into();
         }
+        if self.loss.subject > 0.0 {
+            settings["loss"]["subject"] = self.loss.subject.into();
+        }
         settings
     }
 }
@@ -147,6 +177,8 @@ pub struct Trainer {
     progress: Progress,
     out_dir: PathBuf,
     device: Device,
+    /// The subject index of each training pair, once the prototypes are built.
+    subjects: Option<Vec<u32>>,
 }
 
 /// `checkpoint.safetensors` in the output directory.
@@ -163,7 +195,7 @@ impl Trainer {
         device: &Device,
     ) -> Result<Self, TrainError> {
         let mut gan = CycleGan::new(config.model, config.adam, config.seed, device)?;
-        if config.loss.embedding > 0.0 {
+        if config.loss.embedding > 0.0 || config.loss.subject > 0.0 {
             gan.set_judge(EmbeddingJudge::bundled(device)?);
         }
         let mut pools = [
@@ -189,6 +221,7 @@ impl Trainer {
             progress,
             out_dir: out_dir.to_path_buf(),
             device: device.clone(),
+            subjects: None,
         })
     }
 
@@ -225,14 +258,17 @@ impl Trainer {
     /// Trains on `pairs` (A, B) until the schedule ends or `stop_after` more iterations ran,
     /// calling `on_step` after each iteration; checkpoints every `checkpoint_every` steps and
     /// at the end of the schedule.
-    pub fn run(
+    pub fn run<P: TrainingPair>(
         &mut self,
-        pairs: &[(RgbImage, RgbImage)],
+        pairs: &[P],
         stop_after: Option<u64>,
         mut on_step: impl FnMut(Progress, &StepLosses),
     ) -> Result<Progress, TrainError> {
         if pairs.is_empty() {
             return Err(TrainError::NoData);
+        }
+        if self.config.loss.subject > 0.0 && self.subjects.is_none() {
+            self.subjects = Some(self.build_prototypes(pairs)?);
         }
         std::fs::create_dir_all(&self.out_dir).map_err(|e| TrainError::Log {
             path: self.out_dir.clone(),
@@ -263,20 +299,34 @@ impl Trainer {
                 let (mut batch_a, mut batch_b) = (Vec::new(), Vec::new());
                 for &index in batch {
                     let b = if self.config.paired {
-                        &pairs[index].1
+                        pairs[index].b()
                     } else {
-                        &pairs[rng.random_range(0..pairs.len())].1
+                        pairs[rng.random_range(0..pairs.len())].b()
                     };
-                    let (a, b) = augment(&pairs[index].0, b, &self.config, &mut rng, &self.device)?;
+                    let (a, b) =
+                        augment(pairs[index].a(), b, &self.config, &mut rng, &self.device)?;
                     batch_a.push(a);
                     batch_b.push(b);
                 }
                 let a = Tensor::cat(&batch_a, 0)?;
                 let b = Tensor::cat(&batch_b, 0)?;
+                let subjects = match &self.subjects {
+                    Some(all) => {
+                        let ids: Vec<u32> = batch.iter().map(|&i| all[i]).collect();
+                        Some(Tensor::new(ids, &self.device)?)
+                    }
+                    None => None,
+                };
                 let [pool_a, pool_b] = &mut self.pools;
                 let losses = self
                     .gan
-                    .train_step(&a, &b, self.config.loss, (pool_b, pool_a))
+                    .train_step(
+                        &a,
+                        &b,
+                        subjects.as_ref(),
+                        self.config.loss,
+                        (pool_b, pool_a),
+                    )
                     .map_err(|e| TrainError::at_step(step + 1, e))?;
                 self.progress.global_step += 1;
                 self.progress.iteration += 1;
@@ -303,6 +353,38 @@ impl Trainer {
         Ok(self.progress)
     }
 
+    /// Numbers the pairs' subjects (in sorted order) and gives the model each subject's
+    /// prototypes in both domains, from the unaugmented images; returns each pair's number.
+    fn build_prototypes<P: TrainingPair>(&mut self, pairs: &[P]) -> Result<Vec<u32>, TrainError> {
+        let mut names = Vec::with_capacity(pairs.len());
+        for (index, pair) in pairs.iter().enumerate() {
+            names.push(pair.subject().ok_or(TrainError::Unlabelled { index })?);
+        }
+        let numbers: std::collections::BTreeMap<&str, u32> = {
+            let mut sorted = names.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+            sorted.into_iter().zip(0..).collect()
+        };
+        let subjects: Vec<u32> = names.iter().map(|n| numbers[n]).collect();
+        let images = pairs
+            .iter()
+            .map(|p| {
+                Ok((
+                    to_tensor(p.a(), &self.device)?,
+                    to_tensor(p.b(), &self.device)?,
+                ))
+            })
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        let judge = self.gan.judge().ok_or(TrainError::Step {
+            step: self.progress.global_step,
+            source: candle_core::Error::Msg(crate::error::StepError::NoJudge.to_string()),
+        })?;
+        let prototypes = SubjectPrototypes::new(judge, &images, &subjects, numbers.len())?;
+        self.gan.set_subject_prototypes(prototypes);
+        Ok(subjects)
+    }
+
     /// Writes the checkpoint now.
     pub fn save(&self) -> Result<(), TrainError> {
         self.save_to(&checkpoint_path(&self.out_dir))
@@ -327,7 +409,7 @@ impl Trainer {
             "step": self.progress.global_step, "epoch": self.progress.epoch, "lr": lr,
             "G_A": losses.g_a, "G_B": losses.g_b, "cycle_A": losses.cycle_a, "cycle_B": losses.cycle_b,
             "idt_A": losses.idt_a, "idt_B": losses.idt_b, "pix_A": losses.pix_a, "pix_B": losses.pix_b,
-            "emb_A": losses.emb_a, "emb_B": losses.emb_b,
+            "emb_A": losses.emb_a, "emb_B": losses.emb_b, "sub_A": losses.sub_a, "sub_B": losses.sub_b,
             "G": losses.g, "D_A": losses.d_a, "D_B": losses.d_b,
         });
         let fail = |e: std::io::Error| TrainError::Log {

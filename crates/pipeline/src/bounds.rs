@@ -196,8 +196,8 @@ pub fn measure(config: &BoundsConfig) -> Result<Bounds> {
     let offsets: Vec<f64> = split
         .train
         .iter()
-        .map(|(vis, nir)| {
-            let (dx, dy) = twin_shift(vis, nir);
+        .map(|pair| {
+            let (dx, dy) = twin_shift(&pair.vis, &pair.nir);
             ((dx * dx + dy * dy) as f64).sqrt()
         })
         .collect();

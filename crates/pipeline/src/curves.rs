@@ -13,7 +13,7 @@ use visnir_gan::Generator;
 
 use crate::error::{io_error, Result};
 use crate::evaluate::{embed_crops, mean_abs_difference, score_row};
-use crate::split::ValidationPair;
+use crate::split::SubjectPair;
 use crate::train::translate_with;
 
 /// The validation quantities after `step` iterations.
@@ -47,7 +47,7 @@ pub struct Validation<'a> {
 
 impl<'a> Validation<'a> {
     /// The validation set of `pairs`, or `None` when there are none.
-    pub fn new(embedder: &'a Embedder, pairs: &[ValidationPair]) -> Result<Option<Self>> {
+    pub fn new(embedder: &'a Embedder, pairs: &[SubjectPair]) -> Result<Option<Self>> {
         if pairs.is_empty() {
             return Ok(None);
         }

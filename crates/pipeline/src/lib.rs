@@ -43,6 +43,6 @@ pub use report::{
     markdown, paper_rows, percent_with_interval, write as write_report, PaperTable, PAPER_TABLES,
 };
 pub use scale::{Scale, Settings};
-pub use split::{LabelledCrop, Parts, PreparedSplit, Skipped, SkippedImage, ValidationPair};
+pub use split::{LabelledCrop, Parts, PreparedSplit, Skipped, SkippedImage, SubjectPair};
 pub use train::{train, train_config, translate, translate_with, Trained};
 pub use visnir_datasets::PairedLayout;

@@ -11,8 +11,12 @@ pub enum Scale {
     /// A few subjects at 32 x 32 for a few steps: the CI regression run.
     Tiny,
     /// The synthetic default for a CPU: 64 x 64, small residual networks (two ResNet blocks),
-    /// two short epochs, and the embedding-consistency loss in the pixel-consistency methods.
+    /// two short epochs, and the embedding-consistency and subject-contrast losses in the
+    /// pixel-consistency methods.
     Quick,
+    /// The quick scale trained four times longer, with learning curves on held-out pairs of
+    /// the training subjects: the longer CPU run (under an hour on two cores).
+    Cpu,
     /// The paper's settings: 256 x 256, ngf 64, 100 + 80 epochs (a GPU job).
     Paper,
 }
@@ -23,9 +27,10 @@ impl FromStr for Scale {
         match s {
             "tiny" => Ok(Scale::Tiny),
             "quick" => Ok(Scale::Quick),
+            "cpu" => Ok(Scale::Cpu),
             "paper" => Ok(Scale::Paper),
             other => Err(format!(
-                "unknown scale `{other}` (expected quick, paper or tiny)"
+                "unknown scale `{other}` (expected quick, cpu, paper or tiny)"
             )),
         }
     }
@@ -65,6 +70,9 @@ pub struct Settings {
     /// Weight of the embedding-consistency loss in the paired (pixel-consistency) methods;
     /// not in the paper (0: off).
     pub embedding: f64,
+    /// Weight of the subject-contrast loss in the paired (pixel-consistency) methods; not in
+    /// the paper (0: off).
+    pub subject: f64,
 }
 
 impl Scale {
@@ -87,6 +95,7 @@ impl Scale {
                 validation_pairs: 0,
                 validate_every: 0,
                 embedding: 0.0,
+                subject: 0.0,
             },
             Scale::Quick => Settings {
                 size: 64,
@@ -104,6 +113,15 @@ impl Scale {
                 validation_pairs: 0,
                 validate_every: 0,
                 embedding: 50.0,
+                subject: 5.0,
+            },
+            Scale::Cpu => Settings {
+                n_epochs: 4,
+                n_epochs_decay: 4,
+                synth: (40, 2, 2),
+                validation_pairs: 3,
+                validate_every: 58,
+                ..Scale::Quick.settings()
             },
             Scale::Paper => Settings {
                 size: 256,
@@ -121,6 +139,7 @@ impl Scale {
                 validation_pairs: 6,
                 validate_every: 960,
                 embedding: 0.0,
+                subject: 0.0,
             },
         }
     }
@@ -130,6 +149,7 @@ impl Scale {
         match self {
             Scale::Tiny => "tiny",
             Scale::Quick => "quick",
+            Scale::Cpu => "cpu",
             Scale::Paper => "paper",
         }
     }

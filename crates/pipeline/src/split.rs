@@ -23,15 +23,27 @@ pub struct LabelledCrop {
     pub crop: RgbImage,
 }
 
-/// A held-out validation pair of a training subject, aligned.
+/// An aligned VIS/NIR pair of one training subject (trained on, or held out for validation).
 #[derive(Debug, Clone)]
-pub struct ValidationPair {
+pub struct SubjectPair {
     /// Subject identity.
     pub subject: String,
     /// The aligned VIS crop.
     pub vis: RgbImage,
     /// The aligned crop of its NIR twin.
     pub nir: RgbImage,
+}
+
+impl visnir_gan::TrainingPair for SubjectPair {
+    fn a(&self) -> &RgbImage {
+        &self.vis
+    }
+    fn b(&self) -> &RgbImage {
+        &self.nir
+    }
+    fn subject(&self) -> Option<&str> {
+        Some(&self.subject)
+    }
 }
 
 /// Counts of images that could not be used, per protocol role.
@@ -66,10 +78,10 @@ pub enum Parts {
 /// A protocol with every image aligned: what training, translation and scoring consume.
 #[derive(Debug, Clone)]
 pub struct PreparedSplit {
-    /// Aligned training pairs `(VIS, NIR)` whose two images both have a face.
-    pub train: Vec<(RgbImage, RgbImage)>,
+    /// Aligned training pairs whose two images both have a face.
+    pub train: Vec<SubjectPair>,
     /// Aligned validation pairs (training subjects, never trained on) with both faces.
-    pub validation: Vec<ValidationPair>,
+    pub validation: Vec<SubjectPair>,
     /// The VIS gallery with a face, sorted by subject and path.
     pub gallery: Vec<LabelledCrop>,
     /// The NIR probes with a face, sorted by subject and path.
@@ -114,9 +126,13 @@ impl PreparedSplit {
             let nir: Vec<PathBuf> = pairs.iter().map(|p| p.nir.clone()).collect();
             let vis = split.align_role(aligner, root, &vis, "train VIS", size, bar)?;
             let nir = split.align_role(aligner, root, &nir, "train NIR", size, bar)?;
-            for pair in vis.into_iter().zip(nir) {
-                match pair {
-                    (Some(v), Some(n)) => split.train.push((v, n)),
+            for ((pair, v), n) in pairs.iter().zip(vis).zip(nir) {
+                match (v, n) {
+                    (Some(vis), Some(nir)) => split.train.push(SubjectPair {
+                        subject: pair.subject.clone(),
+                        vis,
+                        nir,
+                    }),
                     _ => split.skipped.unpaired_training += 1,
                 }
             }
@@ -128,7 +144,7 @@ impl PreparedSplit {
                 let nir = split.align_role(aligner, root, &nir, "val NIR", size, bar)?;
                 for ((pair, v), n) in held_out.iter().zip(vis).zip(nir) {
                     if let (Some(vis), Some(nir)) = (v, n) {
-                        split.validation.push(ValidationPair {
+                        split.validation.push(SubjectPair {
                             subject: pair.subject.clone(),
                             vis,
                             nir,

@@ -13,6 +13,7 @@ use crate::curves::{read_points, write_points, CurvePoint, Validation};
 use crate::error::{io_error, PipelineError, Result};
 use crate::method::Method;
 use crate::scale::Settings;
+use crate::split::SubjectPair;
 
 /// Images translated per forward pass.
 const BATCH: usize = 8;
@@ -34,6 +35,7 @@ pub fn train_config(
     config.n_epochs_decay = settings.n_epochs_decay;
     if loss.pixel > 0.0 {
         config.loss.embedding = settings.embedding;
+        config.loss.subject = settings.subject;
     }
     if let Some(adjust) = adjust {
         adjust(method, &mut config);
@@ -60,7 +62,7 @@ pub fn train(
     settings: &Settings,
     adjust: Option<fn(Method, &mut TrainConfig)>,
     seed: u64,
-    pairs: &[(RgbImage, RgbImage)],
+    pairs: &[SubjectPair],
     validation: Option<&Validation>,
     dir: &Path,
     device: &Device,

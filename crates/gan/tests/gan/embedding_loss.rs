@@ -111,23 +111,24 @@ fn a_step_with_the_term_needs_a_judge_and_logs_it() {
     let config = crate::training_runs::config();
     let weights = LossWeights {
         embedding: 2.0,
+        subject: 0.0,
         ..LossWeights::LPC
     };
     let mut gan = CycleGan::new(config.model, config.adam, 5, &Device::Cpu).unwrap();
     let a = to_tensor(&noise(32, 8), &Device::Cpu).unwrap();
     let b = to_tensor(&noise(32, 9), &Device::Cpu).unwrap();
     let (mut pool_a, mut pool_b) = (ImagePool::new(0, 0), ImagePool::new(0, 0));
-    let missing = gan.train_step(&a, &b, weights, (&mut pool_b, &mut pool_a));
+    let missing = gan.train_step(&a, &b, None, weights, (&mut pool_b, &mut pool_a));
     assert!(matches!(missing, Err(StepError::NoJudge)), "{missing:?}");
 
     gan.set_judge(EmbeddingJudge::bundled(&Device::Cpu).unwrap());
     let losses = gan
-        .train_step(&a, &b, weights, (&mut pool_b, &mut pool_a))
+        .train_step(&a, &b, None, weights, (&mut pool_b, &mut pool_a))
         .unwrap();
     assert!(losses.emb_a > 0.0 && losses.emb_b > 0.0, "{losses:?}");
     assert!(losses.emb_a <= 2.0 * 2.0 && losses.emb_b <= 2.0 * 2.0);
     let without = gan
-        .train_step(&a, &b, LossWeights::LPC, (&mut pool_b, &mut pool_a))
+        .train_step(&a, &b, None, LossWeights::LPC, (&mut pool_b, &mut pool_a))
         .unwrap();
     assert_eq!((without.emb_a, without.emb_b), (0.0, 0.0));
 }

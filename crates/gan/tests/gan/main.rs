@@ -3,6 +3,7 @@
 mod embedding_loss;
 mod fuzz;
 mod network_parity;
+mod subject_loss;
 mod training_parity;
 mod training_runs;
 

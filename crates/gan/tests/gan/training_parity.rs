@@ -19,6 +19,7 @@ const RECORDED_WEIGHTS: LossWeights = LossWeights {
     identity: 0.0,
     pixel: 10.0,
     embedding: 0.0,
+    subject: 0.0,
 };
 
 /// The tiny CycleGAN of the fixtures with PyTorch's initial weights, and the inputs of
@@ -64,6 +65,7 @@ fn two_steps(inputs: &str) -> (CycleGan, Vec<StepLosses>) {
             gan.train_step(
                 &inputs["A"],
                 &inputs["B"],
+                None,
                 RECORDED_WEIGHTS,
                 (&mut pool_b, &mut pool_a),
             )
@@ -175,11 +177,13 @@ fn training_moves_every_parameter_but_norm_cancelled_biases() {
     gan.train_step(
         &inputs["A"],
         &inputs["B"],
+        None,
         LossWeights {
             cycle: 10.0,
             identity: 0.5,
             pixel: 10.0,
             embedding: 0.0,
+            subject: 0.0,
         },
         (&mut pool_b, &mut pool_a),
     )

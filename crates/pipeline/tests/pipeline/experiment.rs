@@ -120,6 +120,63 @@ fn tiny_experiment_on_a_real_layout_tree_writes_the_report() {
     );
 }
 
+#[test]
+fn the_subject_contrast_loss_gets_each_training_pair_subject_from_the_protocol() {
+    let dir = std::env::temp_dir().join(format!("visnir-subject-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let data = dir.join("oulu");
+    generate(
+        &SynthConfig {
+            per_condition: 1,
+            ..SynthConfig::oulu(10, 3)
+        },
+        &data,
+        &|| {},
+    )
+    .unwrap();
+    let settings = visnir_pipeline::Settings {
+        subject: 2.0,
+        n_epochs: 1,
+        n_epochs_decay: 0,
+        ..Scale::Tiny.settings()
+    };
+    let config = ExperimentConfig {
+        layout: PairedLayout::Oulu,
+        data: Some(data),
+        protocol: None,
+        scale: Scale::Tiny,
+        settings,
+        methods: vec![Method::NoTranslation, Method::BasicLpc],
+        device: candle_core::Device::Cpu,
+        out: dir.join("run"),
+        seed: 1,
+        select: Select::Last,
+        training_seed: None,
+        bootstrap: 0,
+        adjust: None,
+    };
+    let outcome = visnir_pipeline::run(&config).unwrap();
+    assert_eq!(outcome.rows.len(), 2);
+    let log = std::fs::read_to_string(dir.join("run/models/basic-lpc/losses.jsonl")).unwrap();
+    let steps: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(steps.len(), outcome.sizes["training pairs"]);
+    // Four training subjects: each direction's cross-entropy is positive and, weighted by 2,
+    // starts near 2 ln 4 (the untrained translations are about equally far from every subject).
+    for step in &steps {
+        let (a, b) = (
+            step["sub_A"].as_f64().unwrap(),
+            step["sub_B"].as_f64().unwrap(),
+        );
+        assert!(a > 0.0 && b > 0.0, "{step}");
+    }
+    let first = steps[0]["sub_A"].as_f64().unwrap();
+    assert!((first - 2.0 * 4f64.ln()).abs() < 1.5, "{first}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `index.html` embeds every figure the report wrote (as a PNG that decodes to the file's
 /// bytes), links every score file, and its table holds the numbers of `table2.json`.
 fn check_html_report(dir: &std::path::Path, files: &[std::path::PathBuf]) {
