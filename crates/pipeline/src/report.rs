@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 use visnir_metrics::Interval;
 
+use crate::curves::{self, CurvePoint};
 use crate::error::{io_error, PipelineError, Result};
 use crate::experiment::Outcome;
 use crate::html;
@@ -254,10 +255,18 @@ pub fn write(
     }
     if outcome.curves.iter().any(|(_, c)| !c.is_empty()) {
         let curves_json = dir.join("curves.json");
+        let crossing = |points: &[CurvePoint]| {
+            outcome
+                .validation_level
+                .as_ref()
+                .and_then(|level| curves::crossing(points, level))
+        };
         let curves: Vec<Value> = outcome
             .curves
             .iter()
-            .map(|(m, points)| json!({"method": m.label(), "points": points}))
+            .map(|(m, points)| {
+                json!({"method": m.label(), "crossing": crossing(points), "points": points})
+            })
             .collect();
         let value = json!({
             "what": "validation pairs (held-out frames of the training subjects): translated VIS vs NIR twins",
@@ -273,6 +282,17 @@ pub fn write(
             outcome.validation_level.as_ref(),
         )?;
         files.extend([curves_json, curves_png]);
+        if let Some(level) = &outcome.validation_level {
+            let labelled: Vec<(String, Vec<CurvePoint>)> = outcome
+                .curves
+                .iter()
+                .map(|(m, points)| (m.label().to_string(), points.clone()))
+                .collect();
+            let curves_md = dir.join("curves.md");
+            std::fs::write(&curves_md, curves::crossings_markdown(&labelled, level))
+                .map_err(|e| io_error(&curves_md, e))?;
+            files.push(curves_md);
+        }
     }
     let captions = [
         ("roc.png", "ROC curves (FAR on a log axis)"),
