@@ -30,6 +30,7 @@ mod loading;
 mod losses;
 mod resnet_generator;
 mod trainer;
+mod training_data;
 
 pub use adam::{linear_decay_lr, Adam, AdamConfig};
 pub use checkpoint::{load_checkpoint, save_checkpoint, Progress};
@@ -48,7 +49,5 @@ pub use losses::{
     LossWeights,
 };
 pub use resnet_generator::{ResnetGenerator, ResnetGeneratorConfig};
-pub use trainer::{
-    augment, checkpoint_path, data_fingerprint, parse_crop_side, TrainConfig, Trainer,
-    TrainingPair, CROP_SIDES,
-};
+pub use trainer::{checkpoint_path, parse_crop_side, TrainConfig, Trainer, CROP_SIDES};
+pub use training_data::{augment, data_fingerprint, TrainingPair};
