@@ -7,7 +7,7 @@ use candle_nn::{VarBuilder, VarMap};
 use crate::adam::{Adam, AdamConfig};
 use crate::discriminator::{DiscriminatorConfig, NLayerDiscriminator};
 use crate::embedding_loss::{
-    consistency_of_embeddings, subject_contrast_loss, EmbeddingJudge, SubjectPrototypes,
+    embedding_distance, subject_contrast_loss, EmbeddingJudge, SubjectPrototypes,
 };
 use crate::error::StepError;
 use crate::generator::{Generator, GeneratorConfig};
@@ -261,12 +261,16 @@ impl CycleGan {
         }
         if weights.embedding > 0.0 || weights.subject > 0.0 {
             let judge = self.judge.as_ref().ok_or(StepError::NoJudge)?;
-            let fake_b_embedding = judge.embed(&fake_b)?;
-            let fake_a_embedding = judge.embed(&fake_a)?;
+            // One pass of the judge for both directions (its layers are per image).
+            let n = fake_b.dim(0)?;
+            let fakes = judge.embed(&Tensor::cat(&[&fake_b, &fake_a], 0)?)?;
+            let (fake_b_embedding, fake_a_embedding) =
+                (fakes.narrow(0, 0, n)?, fakes.narrow(0, n, n)?);
             if weights.embedding > 0.0 {
                 let w = weights.embedding;
-                let emb_a = (consistency_of_embeddings(&fake_b_embedding, judge, real_b)? * w)?;
-                let emb_b = (consistency_of_embeddings(&fake_a_embedding, judge, real_a)? * w)?;
+                let reals = judge.embed(&Tensor::cat(&[real_b, real_a], 0)?.detach())?;
+                let emb_a = (embedding_distance(&fake_b_embedding, &reals.narrow(0, 0, n)?)? * w)?;
+                let emb_b = (embedding_distance(&fake_a_embedding, &reals.narrow(0, n, n)?)? * w)?;
                 (losses.emb_a, losses.emb_b) = (scalar(&emb_a)?, scalar(&emb_b)?);
                 total = ((total + emb_a)? + emb_b)?;
             }

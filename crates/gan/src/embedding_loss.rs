@@ -41,17 +41,13 @@ pub fn embedding_consistency_loss(
     paired_target: &Tensor,
 ) -> Result<Tensor> {
     let fake = judge.embed(translated)?;
-    consistency_of_embeddings(&fake, judge, paired_target)
+    let real = judge.embed(&paired_target.detach())?;
+    embedding_distance(&fake, &real)
 }
 
-/// [`embedding_consistency_loss`] for a translation already embedded.
-pub(crate) fn consistency_of_embeddings(
-    translated: &Tensor,
-    judge: &EmbeddingJudge,
-    paired_target: &Tensor,
-) -> Result<Tensor> {
-    let real = judge.embed(&paired_target.detach())?;
-    let cosine = (translated * real)?.sum(1)?;
+/// The mean over rows of `1 - cos` between two batches of L2-normalised embeddings.
+pub(crate) fn embedding_distance(translated: &Tensor, paired_target: &Tensor) -> Result<Tensor> {
+    let cosine = (translated * paired_target)?.sum(1)?;
     cosine.affine(-1.0, 1.0)?.mean_all()
 }
 

@@ -121,11 +121,22 @@ fn a_step_with_the_term_needs_a_judge_and_logs_it() {
     let missing = gan.train_step(&a, &b, None, weights, (&mut pool_b, &mut pool_a));
     assert!(matches!(missing, Err(StepError::NoJudge)), "{missing:?}");
 
-    gan.set_judge(EmbeddingJudge::bundled(&Device::Cpu).unwrap());
+    let judge = EmbeddingJudge::bundled(&Device::Cpu).unwrap();
+    gan.set_judge(judge.clone());
+    // The step embeds both directions in one batch; each must be its own direction's loss.
+    let before = |generator: &visnir_gan::Generator, input, target| {
+        let fake = candle_core::Module::forward(generator, input).unwrap();
+        let loss = embedding_consistency_loss(&judge, &fake, target).unwrap();
+        2.0 * loss.to_scalar::<f32>().unwrap()
+    };
+    let (expected_a, expected_b) = (before(&gan.g_a, &a, &b), before(&gan.g_b, &b, &a));
     let losses = gan
         .train_step(&a, &b, None, weights, (&mut pool_b, &mut pool_a))
         .unwrap();
     assert!(losses.emb_a > 0.0 && losses.emb_b > 0.0, "{losses:?}");
+    assert!((losses.emb_a - expected_a).abs() <= 1e-5 * expected_a.max(1.0));
+    assert!((losses.emb_b - expected_b).abs() <= 1e-5 * expected_b.max(1.0));
+    assert!((expected_a - expected_b).abs() > 1e-3, "the two directions differ");
     assert!(losses.emb_a <= 2.0 * 2.0 && losses.emb_b <= 2.0 * 2.0);
     let without = gan
         .train_step(&a, &b, None, LossWeights::LPC, (&mut pool_b, &mut pool_a))
