@@ -20,7 +20,7 @@ pub struct ReproduceArgs {
     /// A protocol file (`split role subject path` lines) instead of the seeded split.
     #[arg(long)]
     protocol: Option<PathBuf>,
-    /// quick (CPU, minutes), cpu (quick trained 4x longer with learning curves, under an hour),
+    /// quick (CPU, minutes), cpu (quick for 4 + 4 epochs with learning curves, under an hour),
     /// paper (the paper's settings, a GPU job) or tiny (CI).
     #[arg(long, default_value = "quick")]
     scale: Scale,
