@@ -235,12 +235,26 @@ pub fn curves(
     let root = BitMapBackend::new(path, (1500, 480)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| fail(&e))?;
     type Pick = fn(&CurvePoint) -> f64;
-    let panels: [(&str, Pick); 3] = [
-        ("validation Rank-1 (%)", |p| 100.0 * p.rank1),
-        ("validation TAR@FAR=1% (%)", |p| 100.0 * p.tar_far_1e2),
-        ("pixel L1 to the true NIR", |p| p.pixel_l1),
+    // Each legend goes where its panel's lines are not: below rising rates, below-left of a
+    // falling error (the axes start at 0).
+    let panels: [(&str, Pick, SeriesLabelPosition); 3] = [
+        (
+            "validation Rank-1 (%)",
+            |p| 100.0 * p.rank1,
+            SeriesLabelPosition::LowerRight,
+        ),
+        (
+            "validation TAR@FAR=1% (%)",
+            |p| 100.0 * p.tar_far_1e2,
+            SeriesLabelPosition::LowerRight,
+        ),
+        (
+            "pixel L1 to the true NIR",
+            |p| p.pixel_l1,
+            SeriesLabelPosition::LowerLeft,
+        ),
     ];
-    for ((caption, pick), area) in panels.iter().zip(root.split_evenly((1, 3)).iter()) {
+    for ((caption, pick, position), area) in panels.iter().zip(root.split_evenly((1, 3)).iter()) {
         let max_y = curves
             .iter()
             .flat_map(|(_, c)| c.iter().map(pick))
@@ -290,7 +304,7 @@ pub fn curves(
                 )
                 .map_err(|e| fail(&e))?;
         }
-        legend(&mut chart, SeriesLabelPosition::MiddleRight, 14).map_err(|e| fail(&e))?;
+        legend(&mut chart, position.clone(), 14).map_err(|e| fail(&e))?;
     }
     root.present().map_err(|e| fail(&e))
 }

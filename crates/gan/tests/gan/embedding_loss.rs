@@ -136,7 +136,10 @@ fn a_step_with_the_term_needs_a_judge_and_logs_it() {
     assert!(losses.emb_a > 0.0 && losses.emb_b > 0.0, "{losses:?}");
     assert!((losses.emb_a - expected_a).abs() <= 1e-5 * expected_a.max(1.0));
     assert!((losses.emb_b - expected_b).abs() <= 1e-5 * expected_b.max(1.0));
-    assert!((expected_a - expected_b).abs() > 1e-3, "the two directions differ");
+    assert!(
+        (expected_a - expected_b).abs() > 1e-3,
+        "the two directions differ"
+    );
     assert!(losses.emb_a <= 2.0 * 2.0 && losses.emb_b <= 2.0 * 2.0);
     let without = gan
         .train_step(&a, &b, None, LossWeights::LPC, (&mut pool_b, &mut pool_a))
