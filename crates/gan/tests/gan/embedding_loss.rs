@@ -4,26 +4,18 @@
 
 use candle_core::Device;
 use image::{imageops, RgbImage};
-use rand::{Rng, SeedableRng};
 use visnir_gan::{
     embedding_consistency_loss, triangle_resize, CycleGan, EmbeddingJudge, ImagePool, LossWeights,
     StepError,
 };
 use visnir_nn::to_tensor;
 
-use crate::fixture;
+use crate::{fixture, noise};
 
 fn aligned(name: &str) -> RgbImage {
     image::open(fixture(&format!("aligned/{name}.png")))
         .unwrap()
         .to_rgb8()
-}
-
-fn noise(side: u32, seed: u64) -> RgbImage {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    RgbImage::from_fn(side, side, |_, _| {
-        image::Rgb([rng.random(), rng.random(), rng.random()])
-    })
 }
 
 #[test]

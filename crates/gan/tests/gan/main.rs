@@ -16,6 +16,15 @@ pub fn fixture(relative: &str) -> PathBuf {
         .join(relative)
 }
 
+/// A square image of uniform random pixels, seeded.
+pub fn noise(side: u32, seed: u64) -> image::RgbImage {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    image::RgbImage::from_fn(side, side, |_, _| {
+        image::Rgb([rng.random(), rng.random(), rng.random()])
+    })
+}
+
 /// Largest absolute difference of two tensors of the same shape.
 pub fn max_diff(a: &candle_core::Tensor, b: &candle_core::Tensor) -> f32 {
     assert_eq!(a.dims(), b.dims());

@@ -11,6 +11,8 @@ use visnir_gan::{
 };
 use visnir_nn::to_tensor;
 
+use crate::noise;
+
 fn unit_rows(rows: usize, seed: u64) -> Vec<Vec<f64>> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     (0..rows)
@@ -53,13 +55,6 @@ fn the_loss_is_the_cross_entropy_of_scaled_cosines() {
         .sum::<f64>()
         / 3.0;
     assert!((loss - expected).abs() <= 1e-5, "{loss} vs {expected}");
-}
-
-fn noise(side: u32, seed: u64) -> RgbImage {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    RgbImage::from_fn(side, side, |_, _| {
-        image::Rgb([rng.random(), rng.random(), rng.random()])
-    })
 }
 
 #[test]

@@ -16,10 +16,8 @@ fn paper_tables_hold_both_tables() {
     assert_eq!(paper_rows(PaperTable::One).unwrap().len(), 3);
 }
 
-#[test]
-fn tiny_experiment_on_a_real_layout_tree_writes_the_report() {
-    let dir = std::env::temp_dir().join(format!("visnir-pipeline-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+/// Ten synthetic subjects in the Oulu layout under `dir/oulu`, one frame per condition.
+fn synthetic_oulu(dir: &std::path::Path) -> std::path::PathBuf {
     let data = dir.join("oulu");
     generate(
         &SynthConfig {
@@ -30,6 +28,14 @@ fn tiny_experiment_on_a_real_layout_tree_writes_the_report() {
         &|| {},
     )
     .unwrap();
+    data
+}
+
+#[test]
+fn tiny_experiment_on_a_real_layout_tree_writes_the_report() {
+    let dir = std::env::temp_dir().join(format!("visnir-pipeline-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let data = synthetic_oulu(&dir);
     let config = ExperimentConfig {
         layout: PairedLayout::Oulu,
         data: Some(data.clone()),
@@ -124,16 +130,7 @@ fn tiny_experiment_on_a_real_layout_tree_writes_the_report() {
 fn the_subject_contrast_loss_gets_each_training_pair_subject_from_the_protocol() {
     let dir = std::env::temp_dir().join(format!("visnir-subject-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let data = dir.join("oulu");
-    generate(
-        &SynthConfig {
-            per_condition: 1,
-            ..SynthConfig::oulu(10, 3)
-        },
-        &data,
-        &|| {},
-    )
-    .unwrap();
+    let data = synthetic_oulu(&dir);
     let settings = visnir_pipeline::Settings {
         subject: 2.0,
         n_epochs: 1,
