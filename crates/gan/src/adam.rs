@@ -205,11 +205,17 @@ fn fused_update(
     let eps = f.eps as f32;
     let step = f.step_size as f32;
     let n = p.len();
-    let (mut p2, mut m2, mut v2) = (vec![0f32; n], vec![0f32; n], vec![0f32; n]);
+    // The new values are written straight into fresh buffers, without zeroing them first.
+    let (mut p2, mut m2, mut v2) = (
+        Vec::<f32>::with_capacity(n),
+        Vec::<f32>::with_capacity(n),
+        Vec::<f32>::with_capacity(n),
+    );
     const CHUNK: usize = 1 << 14;
-    p2.par_chunks_mut(CHUNK)
-        .zip(m2.par_chunks_mut(CHUNK))
-        .zip(v2.par_chunks_mut(CHUNK))
+    p2.spare_capacity_mut()[..n]
+        .par_chunks_mut(CHUNK)
+        .zip(m2.spare_capacity_mut()[..n].par_chunks_mut(CHUNK))
+        .zip(v2.spare_capacity_mut()[..n].par_chunks_mut(CHUNK))
         .enumerate()
         .for_each(|(c, ((p2, m2), v2))| {
             let range = c * CHUNK..c * CHUNK + p2.len();
@@ -224,9 +230,17 @@ fn fused_update(
                 let second = (v[i] * b2 + 0.0) + ((g[i] * g[i]) * g2 + 0.0);
                 let denom = (second.sqrt() * inv_c2 + 0.0) * 1.0 + eps;
                 let update = (first / denom) * step + 0.0;
-                (m2[i], v2[i], p2[i]) = (first, second, p[i] - update);
+                m2[i].write(first);
+                v2[i].write(second);
+                p2[i].write(p[i] - update);
             }
         });
+    // SAFETY: the chunks above cover 0..n of each buffer, and every element was written.
+    unsafe {
+        p2.set_len(n);
+        m2.set_len(n);
+        v2.set_len(n);
+    }
     let shape = theta.shape();
     let device = theta.device();
     Ok(Some((

@@ -228,6 +228,21 @@ impl CycleGan {
         weights: LossWeights,
         pools: (&mut ImagePool, &mut ImagePool),
     ) -> std::result::Result<StepLosses, StepError> {
+        if real_a.device().is_cpu() {
+            visnir_nn::on_cpu_workers(|| self.step(real_a, real_b, subjects, weights, pools))
+        } else {
+            self.step(real_a, real_b, subjects, weights, pools)
+        }
+    }
+
+    fn step(
+        &mut self,
+        real_a: &Tensor,
+        real_b: &Tensor,
+        subjects: Option<&Tensor>,
+        weights: LossWeights,
+        pools: (&mut ImagePool, &mut ImagePool),
+    ) -> std::result::Result<StepLosses, StepError> {
         let fake_b = self.g_a.forward(real_a)?;
         let rec_a = self.g_b.forward(&fake_b)?;
         let fake_a = self.g_b.forward(real_b)?;

@@ -34,6 +34,7 @@ mod pool;
 mod prelu;
 mod sgemm;
 pub mod tfjs;
+mod threads;
 pub mod torch_legacy;
 mod weights_source;
 mod winograd;
@@ -58,4 +59,5 @@ pub use layers::{
 pub use leaky_relu::{leaky_relu, leaky_relu_generic};
 pub use pool::{max_pool2d_ceil, max_pool2d_ceil_generic};
 pub use prelu::{prelu, prelu_generic, PRelu};
+pub use threads::on_cpu_workers;
 pub use weights_source::WeightsSource;

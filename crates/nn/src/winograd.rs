@@ -16,6 +16,38 @@ use crate::sgemm::{sgemm_raw, MatRef};
 /// Positions of a 4x4 Winograd-domain tile.
 const XI: usize = 16;
 
+thread_local! {
+    static SCRATCH: std::cell::Cell<(Vec<f32>, Vec<f32>)> = const { std::cell::Cell::new((Vec::new(), Vec::new())) };
+}
+
+/// The transformed inputs and the products of one call, kept per thread between calls so that
+/// these large buffers are neither allocated nor zeroed again (every element is written before
+/// it is read). A nested call on the same thread finds the buffers taken and allocates its own.
+struct Scratch(Vec<f32>, Vec<f32>);
+
+impl Scratch {
+    fn take() -> Self {
+        let (a, b) = SCRATCH.take();
+        Self(a, b)
+    }
+
+    /// The first `len_a` and `len_b` elements of the two buffers, grown as needed.
+    fn buffers(&mut self, len_a: usize, len_b: usize) -> (&mut [f32], &mut [f32]) {
+        for (buffer, len) in [(&mut self.0, len_a), (&mut self.1, len_b)] {
+            if buffer.len() < len {
+                buffer.resize(len, 0.0);
+            }
+        }
+        (&mut self.0[..len_a], &mut self.1[..len_b])
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        SCRATCH.set((std::mem::take(&mut self.0), std::mem::take(&mut self.1)));
+    }
+}
+
 /// Fewest input and output channels for which the transforms pay off.
 const MIN_CHANNELS: usize = 32;
 
@@ -124,15 +156,16 @@ fn transform_input_plane(
     }
 }
 
-/// `[c][xi][tile]` transforms of every channel of one batch item `input` (`cin` x `h` x `w`).
+/// `[c][xi][tile]` transforms of every channel of one batch item `input` (`cin` x `h` x `w`),
+/// written to `v` (`cin * 16 * tiles` values).
 fn transform_input(
     input: &[f32],
     (cin, h, w): (usize, usize, usize),
     spec: ConvSpec,
     tiles: Tiles,
-    v: &mut Vec<f32>,
+    v: &mut [f32],
 ) {
-    v.resize(cin * XI * tiles.count(), 0.0);
+    debug_assert_eq!(v.len(), cin * XI * tiles.count());
     v.par_chunks_exact_mut(XI * tiles.count())
         .enumerate()
         .for_each_init(Vec::new, |padded, (c, out)| {
@@ -141,26 +174,51 @@ fn transform_input(
         });
 }
 
-/// `G g G^T` of every 3x3 filter of `weight` (`cout` x `cin` x 3 x 3), as `[co][xi][ci]`.
+/// `G g G^T` of every 3x3 filter of `weight` (`cout` x `cin` x 3 x 3), as `[co][xi][ci]`: a
+/// whole row of input channels at a time, first the 4 x 3 rows of `G g`, then its rows times
+/// `G^T`.
 fn transform_weights(weight: &[f32], cout: usize, cin: usize) -> Vec<f32> {
     let mut u = vec![0f32; cout * XI * cin];
     u.par_chunks_exact_mut(XI * cin)
         .enumerate()
-        .for_each(|(co, out)| {
-            for ci in 0..cin {
-                let g = &weight[(co * cin + ci) * 9..][..9];
-                // Columns of G g (4 x 3), then its rows times G^T.
-                let column = |c: usize| {
-                    let (g0, g1, g2) = (g[c], g[3 + c], g[6 + c]);
-                    [g0, 0.5 * (g0 + g1 + g2), 0.5 * (g0 - g1 + g2), g2]
-                };
-                let columns = [column(0), column(1), column(2)];
-                for a in 0..4 {
-                    let r = columns.map(|c| c[a]);
-                    out[(a * 4) * cin + ci] = r[0];
-                    out[(a * 4 + 1) * cin + ci] = 0.5 * (r[0] + r[1] + r[2]);
-                    out[(a * 4 + 2) * cin + ci] = 0.5 * (r[0] - r[1] + r[2]);
-                    out[(a * 4 + 3) * cin + ci] = r[2];
+        .for_each_init(Vec::new, |scratch, (co, out)| {
+            scratch.clear();
+            scratch.resize(21 * cin, 0.0);
+            let (taps, left) = scratch.split_at_mut(9 * cin);
+            for (ci, g) in weight[co * cin * 9..][..cin * 9]
+                .chunks_exact(9)
+                .enumerate()
+            {
+                for (k, &v) in g.iter().enumerate() {
+                    taps[k * cin + ci] = v;
+                }
+            }
+            let tap = |k: usize| &taps[k * cin..][..cin];
+            for c in 0..3 {
+                let (g0, g1, g2) = (tap(c), tap(3 + c), tap(6 + c));
+                let rows = &mut left[4 * c * cin..][..4 * cin];
+                let (s0, rest) = rows.split_at_mut(cin);
+                let (s1, rest) = rest.split_at_mut(cin);
+                let (s2, s3) = rest.split_at_mut(cin);
+                for i in 0..cin {
+                    s0[i] = g0[i];
+                    s1[i] = 0.5 * (g0[i] + g1[i] + g2[i]);
+                    s2[i] = 0.5 * (g0[i] - g1[i] + g2[i]);
+                    s3[i] = g2[i];
+                }
+            }
+            for a in 0..4 {
+                let r = |c: usize| &left[(4 * c + a) * cin..][..cin];
+                let (r0, r1, r2) = (r(0), r(1), r(2));
+                let rows = &mut out[4 * a * cin..][..4 * cin];
+                let (o0, rest) = rows.split_at_mut(cin);
+                let (o1, rest) = rest.split_at_mut(cin);
+                let (o2, o3) = rest.split_at_mut(cin);
+                for i in 0..cin {
+                    o0[i] = r0[i];
+                    o1[i] = 0.5 * (r0[i] + r1[i] + r2[i]);
+                    o2[i] = 0.5 * (r0[i] - r1[i] + r2[i]);
+                    o3[i] = r2[i];
                 }
             }
         });
@@ -219,14 +277,15 @@ pub(crate) fn winograd_forward(
     let (oh, ow, count) = (tiles.oh, tiles.ow, tiles.count());
     let u = transform_weights(weight, cout, cin);
     let mut out = vec![0f32; n * cout * oh * ow];
-    let (mut v, mut m) = (Vec::new(), vec![0f32; cout * XI * count]);
+    let mut scratch = Scratch::take();
+    let (v, m) = scratch.buffers(cin * XI * count, cout * XI * count);
     for (item, y) in out.chunks_exact_mut(cout * oh * ow).enumerate() {
         transform_input(
             &x[item * cin * h * w..][..cin * h * w],
             (cin, h, w),
             spec,
             tiles,
-            &mut v,
+            v,
         );
         let shared = SharedOut(m.as_mut_ptr(), m.len());
         (0..XI).into_par_iter().for_each(|xi| {
@@ -303,14 +362,15 @@ pub(crate) fn winograd_weight_grad(
     let (oh, ow, count) = (tiles.oh, tiles.ow, tiles.count());
     // dU[xi] (cout x cin) = sum over items and tiles of (A dY A^T)[xi] (V[xi])^T.
     let mut du = vec![0f32; XI * cout * cin];
-    let (mut v, mut gt) = (Vec::new(), vec![0f32; cout * XI * count]);
+    let mut scratch = Scratch::take();
+    let (v, gt) = scratch.buffers(cin * XI * count, cout * XI * count);
     for item in 0..n {
         transform_input(
             &x[item * cin * h * w..][..cin * h * w],
             (cin, h, w),
             spec,
             tiles,
-            &mut v,
+            v,
         );
         gt.par_chunks_exact_mut(XI * count)
             .enumerate()
@@ -320,35 +380,66 @@ pub(crate) fn winograd_weight_grad(
             });
         du.par_chunks_exact_mut(cout * cin)
             .enumerate()
-            .for_each(|(xi, acc)| {
-                let lhs = MatRef::rows(&gt[xi * count..], cout, count, XI * count);
+            .for_each_init(Vec::new, |columns, (xi, acc)| {
+                // The gradient tiles of position xi with output channels adjacent, the layout
+                // the product reads fastest.
+                columns.clear();
+                columns.resize(count * cout, 0.0);
+                for co in 0..cout {
+                    let row = &gt[(co * XI + xi) * count..][..count];
+                    for (t, &value) in row.iter().enumerate() {
+                        columns[t * cout + co] = value;
+                    }
+                }
+                let lhs = MatRef {
+                    data: columns,
+                    rows: cout,
+                    cols: count,
+                    row_stride: 1,
+                    col_stride: cout,
+                };
                 let rhs = MatRef::transposed(&v[xi * count..], count, cin, XI * count);
                 // SAFETY: `acc` is this product's own cout x cin block of `du`.
                 unsafe { sgemm_raw(acc.as_mut_ptr(), cin, lhs, rhs, item > 0, false) };
             });
     }
-    // dW = G^T dU G for every filter.
+    // dW = G^T dU G for every filter, a whole row of input channels at a time: first the 3 x 4
+    // rows of G^T dU, then the 3 x 3 rows of (G^T dU) G, then each filter's 9 values together.
     let mut dw = vec![0f32; cout * cin * 9];
-    dw.par_chunks_exact_mut(cin * 9)
-        .enumerate()
-        .for_each(|(co, filters)| {
-            let rows: [&[f32]; XI] = std::array::from_fn(|xi| &du[(xi * cout + co) * cin..][..cin]);
-            for (ci, g) in filters.chunks_exact_mut(9).enumerate() {
-                let u = rows.map(|row| row[ci]);
-                let at = |a: usize, c: usize| u[a * 4 + c];
-                // Columns of G^T dU (3 x 4), then its rows times G.
-                let column = |c: usize| {
-                    let (u0, u1, u2, u3) = (at(0, c), at(1, c), at(2, c), at(3, c));
-                    [u0 + 0.5 * (u1 + u2), 0.5 * (u1 - u2), 0.5 * (u1 + u2) + u3]
-                };
-                let columns = [column(0), column(1), column(2), column(3)];
-                for a in 0..3 {
-                    let r = columns.map(|c| c[a]);
-                    g[a * 3] = r[0] + 0.5 * (r[1] + r[2]);
-                    g[a * 3 + 1] = 0.5 * (r[1] - r[2]);
-                    g[a * 3 + 2] = 0.5 * (r[1] + r[2]) + r[3];
+    dw.par_chunks_exact_mut(cin * 9).enumerate().for_each_init(
+        Vec::new,
+        |scratch, (co, filters)| {
+            let row = |xi: usize| &du[(xi * cout + co) * cin..][..cin];
+            scratch.clear();
+            scratch.resize(21 * cin, 0.0);
+            let (left, taps) = scratch.split_at_mut(12 * cin);
+            for c in 0..4 {
+                let (u0, u1, u2, u3) = (row(c), row(4 + c), row(8 + c), row(12 + c));
+                let (s0, rest) = left[3 * c * cin..][..3 * cin].split_at_mut(cin);
+                let (s1, s2) = rest.split_at_mut(cin);
+                for i in 0..cin {
+                    s0[i] = u0[i] + 0.5 * (u1[i] + u2[i]);
+                    s1[i] = 0.5 * (u1[i] - u2[i]);
+                    s2[i] = 0.5 * (u1[i] + u2[i]) + u3[i];
                 }
             }
-        });
+            for a in 0..3 {
+                let r = |c: usize| &left[(3 * c + a) * cin..][..cin];
+                let (r0, r1, r2, r3) = (r(0), r(1), r(2), r(3));
+                let (t0, rest) = taps[3 * a * cin..][..3 * cin].split_at_mut(cin);
+                let (t1, t2) = rest.split_at_mut(cin);
+                for i in 0..cin {
+                    t0[i] = r0[i] + 0.5 * (r1[i] + r2[i]);
+                    t1[i] = 0.5 * (r1[i] - r2[i]);
+                    t2[i] = 0.5 * (r1[i] + r2[i]) + r3[i];
+                }
+            }
+            for (ci, g) in filters.chunks_exact_mut(9).enumerate() {
+                for (k, v) in g.iter_mut().enumerate() {
+                    *v = taps[k * cin + ci];
+                }
+            }
+        },
+    );
     dw
 }
