@@ -59,5 +59,5 @@ pub use layers::{
 pub use leaky_relu::{leaky_relu, leaky_relu_generic};
 pub use pool::{max_pool2d_ceil, max_pool2d_ceil_generic};
 pub use prelu::{prelu, prelu_generic, PRelu};
-pub use threads::on_cpu_workers;
+pub use threads::{on_cpu_workers, park_idle_candle_threads};
 pub use weights_source::WeightsSource;
