@@ -478,27 +478,11 @@ impl CustomOp2 for DepthwiseGrad {
         let (h, w) = self.input_hw;
         let s = self.spec;
         let pad = s.pad_before as isize;
-        // Calls `f(kernel index, output index, input index)` for every tap that lands inside
-        // the input, row by row so the inner loop is a plain strided run.
-        let for_each_tap = |oh: usize, ow: usize, f: &mut dyn FnMut(usize, usize, usize)| {
-            for ky in 0..kh {
-                for kx in 0..kw {
-                    let ki = ky * kw + kx;
-                    for oy in 0..oh {
-                        let iy = (oy * s.stride + ky) as isize - pad;
-                        if iy < 0 || iy as usize >= h {
-                            continue;
-                        }
-                        let row = iy as usize * w;
-                        for ox in 0..ow {
-                            let ix = (ox * s.stride + kx) as isize - pad;
-                            if ix >= 0 && (ix as usize) < w {
-                                f(ki, oy * ow + ox, row + ix as usize);
-                            }
-                        }
-                    }
-                }
-            }
+        let taps = Taps {
+            kernel: (kh, kw),
+            input_hw: (h, w),
+            stride: s.stride,
+            pad,
         };
         if self.wrt_input {
             let (grad, weight) = (
@@ -512,7 +496,7 @@ impl CustomOp2 for DepthwiseGrad {
                 .for_each(|(plane, dx)| {
                     let g = &grad[plane * oh * ow..(plane + 1) * oh * ow];
                     let k = &weight[(plane % c) * kh * kw..][..kh * kw];
-                    for_each_tap(oh, ow, &mut |ki, o, i| dx[i] += k[ki] * g[o]);
+                    taps.for_each((oh, ow), |ki, o, i| dx[i] += k[ki] * g[o]);
                 });
             Ok((CpuStorage::F32(out), Shape::from((n, c, h, w))))
         } else {
@@ -529,10 +513,46 @@ impl CustomOp2 for DepthwiseGrad {
                         let plane = item * c + ch;
                         let g = &grad[plane * oh * ow..(plane + 1) * oh * ow];
                         let input = &x[plane * h * w..(plane + 1) * h * w];
-                        for_each_tap(oh, ow, &mut |ki, o, i| dk[ki] += input[i] * g[o]);
+                        taps.for_each((oh, ow), |ki, o, i| dk[ki] += input[i] * g[o]);
                     }
                 });
             Ok((CpuStorage::F32(out), Shape::from((c, 1, kh, kw))))
+        }
+    }
+}
+
+/// The taps of a depthwise convolution's kernel over its input, for the gradient kernels.
+struct Taps {
+    kernel: (usize, usize),
+    input_hw: (usize, usize),
+    stride: usize,
+    pad: isize,
+}
+
+impl Taps {
+    /// Calls `f(kernel index, output index, input index)` for every tap that lands inside the
+    /// input of an `oh` x `ow` output, kernel position by position and row by row (the order of
+    /// the sums); generic so that `f` is inlined into the loop.
+    #[inline]
+    fn for_each(&self, (oh, ow): (usize, usize), mut f: impl FnMut(usize, usize, usize)) {
+        let ((kh, kw), (h, w)) = (self.kernel, self.input_hw);
+        for ky in 0..kh {
+            for kx in 0..kw {
+                let ki = ky * kw + kx;
+                for oy in 0..oh {
+                    let iy = (oy * self.stride + ky) as isize - self.pad;
+                    if iy < 0 || iy as usize >= h {
+                        continue;
+                    }
+                    let row = iy as usize * w;
+                    for ox in 0..ow {
+                        let ix = (ox * self.stride + kx) as isize - self.pad;
+                        if ix >= 0 && (ix as usize) < w {
+                            f(ki, oy * ow + ox, row + ix as usize);
+                        }
+                    }
+                }
+            }
         }
     }
 }

@@ -267,6 +267,54 @@ fn prelu_gradients() {
 }
 
 #[test]
+fn prelu_cpu_gradients_equal_the_candle_composition_bit_for_bit() {
+    // Zeros of both signs and several items: the kink and the order of the slope sum.
+    let x = random(&[3, 4, 7, 5], 72);
+    let x = x
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f32>()
+        .unwrap()
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| match i % 17 {
+            0 => 0.0,
+            1 => -0.0,
+            _ => v,
+        })
+        .collect::<Vec<_>>();
+    let x = Tensor::from_vec(x, (3, 4, 7, 5), &Device::Cpu).unwrap();
+    let a = random(&[4], 73);
+    let unused = Tensor::zeros(1, candle_core::DType::F32, &Device::Cpu).unwrap();
+    let fast: Layer = |x, a, _| prelu(x, a);
+    let (_, g) = grads(&fast, &x, &a, &unused, 9);
+    // The gradients as candle's ops compose them: grad * (x > 0 ? 1 : a) and the sum over
+    // items and positions of grad * min(x, 0).
+    let r = random(&[3, 4, 7, 5], 9);
+    let slope = a
+        .reshape((1, 4, 1, 1))
+        .unwrap()
+        .broadcast_as(x.shape())
+        .unwrap();
+    let factor = x
+        .gt(0f32)
+        .unwrap()
+        .where_cond(&x.ones_like().unwrap(), &slope)
+        .unwrap();
+    let dx = (&r * factor).unwrap();
+    let ds = (&r * x.minimum(0f32).unwrap())
+        .unwrap()
+        .sum(vec![0, 2, 3])
+        .unwrap();
+    let bits = |t: &Tensor| -> Vec<u32> {
+        let values = t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        values.into_iter().map(f32::to_bits).collect()
+    };
+    assert_eq!(bits(&g[0]), bits(&dx));
+    assert_eq!(bits(&g[1]), bits(&ds));
+}
+
+#[test]
 fn conv_transpose_gradients() {
     let cases = [
         (
