@@ -146,7 +146,7 @@ impl CustomOp3 for PreluInputGrad {
             .for_each(|(i, (dx, (x, grad)))| {
                 let a = slope[i % channels];
                 for ((d, &v), &g) in dx.iter_mut().zip(x).zip(grad) {
-                    *d = g * if v > 0.0 { 1.0 } else { a };
+                    *d = g * crate::leaky_relu::slope_factor(v, a);
                 }
             });
         Ok((CpuStorage::F32(dx), xl.shape().clone()))
