@@ -68,6 +68,10 @@ pub struct ReproduceArgs {
     /// protocol.
     #[arg(long)]
     frames: Option<usize>,
+    /// Override the scale's weight of each direction's pixel-consistency L1 in the
+    /// pixel-consistency methods (the paper's gamma, 10).
+    #[arg(long, value_parser = visnir_gan::parse_loss_weight)]
+    pixel_weight: Option<f64>,
     /// Override the scale's weight of the embedding-consistency loss (`1 - cos` of the frozen
     /// MobileFaceNet's embeddings of a translation and its paired target; not in the paper) in
     /// the pixel-consistency methods; 0 turns it off.
@@ -150,6 +154,7 @@ pub fn run(args: ReproduceArgs, table: PaperTable) -> anyhow::Result<()> {
     settings.size = args.size.unwrap_or(settings.size);
     settings.residual = args.residual.unwrap_or(settings.residual);
     settings.n_blocks = args.n_blocks.map_or(settings.n_blocks, |n| n as usize);
+    settings.pixel = args.pixel_weight.unwrap_or(settings.pixel);
     settings.embedding = args.embedding_weight.unwrap_or(settings.embedding);
     settings.subject = args.subject_weight.unwrap_or(settings.subject);
     settings.batch_size = args.batch_size.map_or(settings.batch_size, |b| b as usize);

@@ -1,6 +1,7 @@
 //! What a translation would need, measured on a finished run: its test gallery mapped by fixed
 //! functions of the true NIR twins (blurred, shifted, at a lower resolution, with the VIS
-//! crop's detail above that resolution) and its trained models' translations with and without
+//! crop's detail above that resolution), by the simplest learned maps (the mean training NIR
+//! face, a per-pixel linear colour map) and its trained models' translations with and without
 //! that detail, each scored like a row of the table, plus how far apart the training twin
 //! crops are. It tells a poor translator's blur from its misplacement, and a budget's ceiling.
 
@@ -17,6 +18,7 @@ use crate::data::protocol;
 use crate::error::Result;
 use crate::evaluate::{embed_crops, score_row, twin_l1};
 use crate::experiment::{methods, ALIGN_SIZE};
+use crate::pixel_regression::{mean_nir_face, PixelRegression};
 use crate::prepare::{square_crop, Aligner};
 use crate::register::{grey_plane, shifted, twin_shift};
 use crate::scale::Scale;
@@ -165,6 +167,18 @@ pub fn measure(config: &BoundsConfig) -> Result<Bounds> {
         score(
             format!("true NIR at {low} x {low} + VIS detail"),
             of_twins(&|vis, nir| with_detail(&through(nir, low), vis, low)),
+        )?;
+    }
+    if let Some(mean) = mean_nir_face(&split.train) {
+        score(
+            "the mean training NIR face".into(),
+            of_twins(&|_, _| mean.clone()),
+        )?;
+    }
+    if let Some(map) = PixelRegression::fit(&split.train) {
+        score(
+            "per-pixel linear colour map (least squares on the training twins)".into(),
+            of_twins(&|vis, _| map.apply(vis).unwrap_or_else(|| vis.clone())),
         )?;
     }
     let small_gallery = small.gallery_crops();

@@ -67,6 +67,9 @@ pub struct Settings {
     pub validation_pairs: usize,
     /// Iterations between two validation points of the learning curves.
     pub validate_every: u64,
+    /// Weight of each direction's pixel-consistency L1 in the paired methods (the paper's
+    /// gamma: 10).
+    pub pixel: f64,
     /// Weight of the embedding-consistency loss in the paired (pixel-consistency) methods;
     /// not in the paper (0: off).
     pub embedding: f64,
@@ -94,6 +97,7 @@ impl Scale {
                 synth: (10, 1, 1),
                 validation_pairs: 0,
                 validate_every: 0,
+                pixel: 10.0,
                 embedding: 0.0,
                 subject: 0.0,
             },
@@ -112,6 +116,7 @@ impl Scale {
                 synth: (40, 1, 1),
                 validation_pairs: 0,
                 validate_every: 0,
+                pixel: 10.0,
                 embedding: 50.0,
                 subject: 5.0,
             },
@@ -138,6 +143,7 @@ impl Scale {
                 synth: (40, 9, 5),
                 validation_pairs: 6,
                 validate_every: 960,
+                pixel: 10.0,
                 embedding: 0.0,
                 subject: 0.0,
             },

@@ -185,6 +185,10 @@ pub struct TrainArgs {
     /// turns it off. Needs paired images.
     #[arg(long, default_value_t = 0.0, value_parser = visnir_gan::parse_loss_weight)]
     embedding_weight: f64,
+    /// Weight of each direction's pixel-consistency L1 instead of --loss's (lpc and
+    /// authors-code: the paper's gamma, 10); a positive weight needs paired images.
+    #[arg(long, value_parser = visnir_gan::parse_loss_weight)]
+    pixel_weight: Option<f64>,
     /// Epochs at the initial learning rate (0 to 100000).
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(0..=100_000))]
     epochs: u64,
@@ -289,6 +293,12 @@ pub fn run_train(args: TrainArgs) -> Result<(), CliError> {
             "--epochs and --epochs-decay are both 0: there is nothing to train"
         )));
     }
+    if args.unpaired && args.pixel_weight.is_some_and(|w| w > 0.0) {
+        return Err(CliError::Input(anyhow::anyhow!(
+            "--pixel-weight compares each translation with its paired target: it needs \
+             paired images, not --unpaired"
+        )));
+    }
     if args.unpaired && args.embedding_weight > 0.0 {
         return Err(CliError::Input(anyhow::anyhow!(
             "--embedding-weight compares each translation with its paired target: it needs \
@@ -316,6 +326,7 @@ pub fn run_train(args: TrainArgs) -> Result<(), CliError> {
             model,
             LossWeights {
                 embedding: args.embedding_weight,
+                pixel: args.pixel_weight.unwrap_or(args.loss.weights().pixel),
                 ..args.loss.weights()
             },
             args.size,

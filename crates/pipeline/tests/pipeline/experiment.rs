@@ -220,3 +220,32 @@ fn check_html_report(dir: &std::path::Path, files: &[std::path::PathBuf]) {
         assert!(dir.join("scores").join(format!("{slug}.txt")).is_file());
     }
 }
+
+#[test]
+fn the_scale_loss_weights_reach_only_the_pixel_consistency_methods() {
+    let settings = visnir_pipeline::Settings {
+        pixel: 30.0,
+        embedding: 7.0,
+        subject: 2.0,
+        ..Scale::Quick.settings()
+    };
+    for method in [Method::BasicLpc, Method::FfeLpc, Method::FfeOfficial] {
+        let loss = visnir_pipeline::train_config(method, &settings, None, 0)
+            .unwrap()
+            .loss;
+        assert_eq!(
+            (loss.pixel, loss.embedding, loss.subject),
+            (30.0, 7.0, 2.0),
+            "{method:?}"
+        );
+    }
+    let basic = visnir_pipeline::train_config(Method::Basic, &settings, None, 0)
+        .unwrap()
+        .loss;
+    assert_eq!(
+        (basic.pixel, basic.embedding, basic.subject),
+        (0.0, 0.0, 0.0)
+    );
+    assert_eq!(Scale::Paper.settings().pixel, 10.0, "the paper's gamma");
+    assert!(visnir_pipeline::train_config(Method::NoTranslation, &settings, None, 0).is_err());
+}
