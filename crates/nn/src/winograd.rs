@@ -125,9 +125,7 @@ fn transform_input_plane(
     for i in 0..tiles.th {
         let d = |r: usize| &padded[(2 * i + r) * pw..][..pw];
         let (d0, d1, d2, d3) = (d(0), d(1), d(2), d(3));
-        let (r0, rest) = rows.split_at_mut(pw);
-        let (r1, rest) = rest.split_at_mut(pw);
-        let (r2, r3) = rest.split_at_mut(pw);
+        let [r0, r1, r2, r3] = rows_mut(rows, pw);
         for x in 0..pw {
             r0[x] = d0[x] - d2[x];
             r1[x] = d1[x] + d2[x];
@@ -196,10 +194,7 @@ fn transform_weights(weight: &[f32], cout: usize, cin: usize) -> Vec<f32> {
             let tap = |k: usize| &taps[k * cin..][..cin];
             for c in 0..3 {
                 let (g0, g1, g2) = (tap(c), tap(3 + c), tap(6 + c));
-                let rows = &mut left[4 * c * cin..][..4 * cin];
-                let (s0, rest) = rows.split_at_mut(cin);
-                let (s1, rest) = rest.split_at_mut(cin);
-                let (s2, s3) = rest.split_at_mut(cin);
+                let [s0, s1, s2, s3] = rows_mut(&mut left[4 * c * cin..], cin);
                 for i in 0..cin {
                     s0[i] = g0[i];
                     s1[i] = 0.5 * (g0[i] + g1[i] + g2[i]);
@@ -210,10 +205,7 @@ fn transform_weights(weight: &[f32], cout: usize, cin: usize) -> Vec<f32> {
             for a in 0..4 {
                 let r = |c: usize| &left[(4 * c + a) * cin..][..cin];
                 let (r0, r1, r2) = (r(0), r(1), r(2));
-                let rows = &mut out[4 * a * cin..][..4 * cin];
-                let (o0, rest) = rows.split_at_mut(cin);
-                let (o1, rest) = rest.split_at_mut(cin);
-                let (o2, o3) = rest.split_at_mut(cin);
+                let [o0, o1, o2, o3] = rows_mut(&mut out[4 * a * cin..], cin);
                 for i in 0..cin {
                     o0[i] = r0[i];
                     o1[i] = 0.5 * (r0[i] + r1[i] + r2[i]);
@@ -322,9 +314,7 @@ fn gradient_tiles(g: &[f32], tiles: Tiles, scratch: &mut Vec<f32>, out: &mut [f3
             }
         }
         let (top, bottom) = lines.split_at(width);
-        let (r0, rest) = rows.split_at_mut(width);
-        let (r1, rest) = rest.split_at_mut(width);
-        let (r2, r3) = rest.split_at_mut(width);
+        let [r0, r1, r2, r3] = rows_mut(rows, width);
         for x in 0..width {
             r0[x] = top[x];
             r1[x] = top[x] + bottom[x];
@@ -415,8 +405,7 @@ pub(crate) fn winograd_weight_grad(
             let (left, taps) = scratch.split_at_mut(12 * cin);
             for c in 0..4 {
                 let (u0, u1, u2, u3) = (row(c), row(4 + c), row(8 + c), row(12 + c));
-                let (s0, rest) = left[3 * c * cin..][..3 * cin].split_at_mut(cin);
-                let (s1, s2) = rest.split_at_mut(cin);
+                let [s0, s1, s2] = rows_mut(&mut left[3 * c * cin..], cin);
                 for i in 0..cin {
                     s0[i] = u0[i] + 0.5 * (u1[i] + u2[i]);
                     s1[i] = 0.5 * (u1[i] - u2[i]);
@@ -426,8 +415,7 @@ pub(crate) fn winograd_weight_grad(
             for a in 0..3 {
                 let r = |c: usize| &left[(3 * c + a) * cin..][..cin];
                 let (r0, r1, r2, r3) = (r(0), r(1), r(2), r(3));
-                let (t0, rest) = taps[3 * a * cin..][..3 * cin].split_at_mut(cin);
-                let (t1, t2) = rest.split_at_mut(cin);
+                let [t0, t1, t2] = rows_mut(&mut taps[3 * a * cin..], cin);
                 for i in 0..cin {
                     t0[i] = r0[i] + 0.5 * (r1[i] + r2[i]);
                     t1[i] = 0.5 * (r1[i] - r2[i]);
@@ -442,4 +430,14 @@ pub(crate) fn winograd_weight_grad(
         },
     );
     dw
+}
+
+/// The first `K` consecutive rows of `n` values of `buf`, each mutable on its own.
+fn rows_mut<const K: usize>(buf: &mut [f32], n: usize) -> [&mut [f32]; K] {
+    let mut rest = buf;
+    std::array::from_fn(|_| {
+        let (row, tail) = std::mem::take(&mut rest).split_at_mut(n);
+        rest = tail;
+        row
+    })
 }
