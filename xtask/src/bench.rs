@@ -213,6 +213,7 @@ fn gan(repeats: usize) -> anyhow::Result<()> {
         })
     };
     let no_identity = LossWeights {
+        adversarial: 1.0,
         cycle: 10.0,
         identity: 0.0,
         pixel: 0.0,

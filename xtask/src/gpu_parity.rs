@@ -398,6 +398,7 @@ fn two_steps(device: &Device) -> anyhow::Result<Vec<Check>> {
             .ok_or_else(|| anyhow::anyhow!("inputs lack B"))?,
     );
     let weights = LossWeights {
+        adversarial: 1.0,
         cycle: 10.0,
         identity: 0.0,
         pixel: 10.0,

@@ -72,6 +72,10 @@ pub struct ReproduceArgs {
     /// pixel-consistency methods (the paper's gamma, 10).
     #[arg(long, value_parser = visnir_gan::parse_loss_weight)]
     pixel_weight: Option<f64>,
+    /// Override the weight of the generators' adversarial (LSGAN) terms in the
+    /// pixel-consistency methods (1; 0 drops them, an ablation).
+    #[arg(long, value_parser = visnir_gan::parse_loss_weight)]
+    adversarial_weight: Option<f64>,
     /// Override the scale's weight of the embedding-consistency loss (`1 - cos` of the frozen
     /// MobileFaceNet's embeddings of a translation and its paired target; not in the paper) in
     /// the pixel-consistency methods; 0 turns it off.
@@ -155,6 +159,7 @@ pub fn run(args: ReproduceArgs, table: PaperTable) -> anyhow::Result<()> {
     settings.residual = args.residual.unwrap_or(settings.residual);
     settings.n_blocks = args.n_blocks.map_or(settings.n_blocks, |n| n as usize);
     settings.pixel = args.pixel_weight.unwrap_or(settings.pixel);
+    settings.adversarial = args.adversarial_weight.unwrap_or(settings.adversarial);
     settings.embedding = args.embedding_weight.unwrap_or(settings.embedding);
     settings.subject = args.subject_weight.unwrap_or(settings.subject);
     settings.batch_size = args.batch_size.map_or(settings.batch_size, |b| b as usize);

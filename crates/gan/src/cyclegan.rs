@@ -249,8 +249,18 @@ impl CycleGan {
         let rec_b = self.g_a.forward(&fake_a)?;
         let scalar = |t: &Tensor| t.to_scalar::<f32>();
 
-        let g_a = lsgan_loss(&self.d_a.frozen().forward(&fake_b)?, true)?;
-        let g_b = lsgan_loss(&self.d_b.frozen().forward(&fake_a)?, true)?;
+        let (g_a, g_b) = if weights.adversarial == 0.0 {
+            let zero = Tensor::zeros((), fake_b.dtype(), fake_b.device())?;
+            (zero.clone(), zero)
+        } else {
+            let g_a = lsgan_loss(&self.d_a.frozen().forward(&fake_b)?, true)?;
+            let g_b = lsgan_loss(&self.d_b.frozen().forward(&fake_a)?, true)?;
+            if weights.adversarial == 1.0 {
+                (g_a, g_b)
+            } else {
+                ((g_a * weights.adversarial)?, (g_b * weights.adversarial)?)
+            }
+        };
         let cycle_a = (cycle_loss(&rec_a, real_a)? * weights.cycle)?;
         let cycle_b = (cycle_loss(&rec_b, real_b)? * weights.cycle)?;
         let mut total = (((&g_a + &g_b)? + &cycle_a)? + &cycle_b)?;

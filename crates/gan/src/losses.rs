@@ -38,10 +38,13 @@ pub fn parse_loss_weight(text: &str) -> std::result::Result<f64, String> {
     }
 }
 
-/// Weights of the generator objective `GAN_G + GAN_F + cycle * L_cyc + identity_total * L_idt
+/// Weights of the generator objective `adversarial * (GAN_G + GAN_F) + cycle * L_cyc + identity_total * L_idt
 /// + pixel * L_pc + embedding * L_emb + subject * L_sub` (each L summed over both directions).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LossWeights {
+    /// Weight of the generators' LSGAN terms (1 in CycleGAN and the paper; 0 drops them, an
+    /// ablation: the discriminators still train but no longer steer the generators).
+    pub adversarial: f64,
     /// Weight of each direction's cycle L1 (the paper's lambda; CycleGAN's lambda_A = lambda_B).
     pub cycle: f64,
     /// Identity weight relative to `cycle`, as CycleGAN's `lambda_identity` (0 = off).
@@ -59,6 +62,7 @@ pub struct LossWeights {
 impl LossWeights {
     /// CycleGAN as published: cycle 10, identity 0.5, no pixel consistency.
     pub const CYCLEGAN: Self = Self {
+        adversarial: 1.0,
         cycle: 10.0,
         identity: 0.5,
         pixel: 0.0,
@@ -67,6 +71,7 @@ impl LossWeights {
     };
     /// The paper's objective with pixel consistency: lambda 1, gamma 10, no identity loss.
     pub const LPC: Self = Self {
+        adversarial: 1.0,
         cycle: 1.0,
         identity: 0.0,
         pixel: 10.0,
@@ -75,6 +80,7 @@ impl LossWeights {
     };
     /// The authors' code: cycle 10, identity 0.5, pixel 10.
     pub const AUTHORS_CODE: Self = Self {
+        adversarial: 1.0,
         cycle: 10.0,
         identity: 0.5,
         pixel: 10.0,

@@ -123,6 +123,9 @@ impl TrainConfig {
         if self.loss.subject > 0.0 {
             settings["loss"]["subject"] = self.loss.subject.into();
         }
+        if self.loss.adversarial != 1.0 {
+            settings["loss"]["adversarial"] = self.loss.adversarial.into();
+        }
         settings
     }
 }

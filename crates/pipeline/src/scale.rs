@@ -70,6 +70,9 @@ pub struct Settings {
     /// Weight of each direction's pixel-consistency L1 in the paired methods (the paper's
     /// gamma: 10).
     pub pixel: f64,
+    /// Weight of the generators' adversarial terms in the paired methods (1; 0 is the
+    /// ablation without them).
+    pub adversarial: f64,
     /// Weight of the embedding-consistency loss in the paired (pixel-consistency) methods;
     /// not in the paper (0: off).
     pub embedding: f64,
@@ -98,6 +101,7 @@ impl Scale {
                 validation_pairs: 0,
                 validate_every: 0,
                 pixel: 10.0,
+                adversarial: 1.0,
                 embedding: 0.0,
                 subject: 0.0,
             },
@@ -117,6 +121,7 @@ impl Scale {
                 validation_pairs: 0,
                 validate_every: 0,
                 pixel: 10.0,
+                adversarial: 1.0,
                 embedding: 50.0,
                 subject: 5.0,
             },
@@ -144,6 +149,7 @@ impl Scale {
                 validation_pairs: 6,
                 validate_every: 960,
                 pixel: 10.0,
+                adversarial: 1.0,
                 embedding: 0.0,
                 subject: 0.0,
             },

@@ -35,6 +35,7 @@ pub fn train_config(
     config.n_epochs_decay = settings.n_epochs_decay;
     if loss.pixel > 0.0 {
         config.loss.pixel = settings.pixel;
+        config.loss.adversarial = settings.adversarial;
         config.loss.embedding = settings.embedding;
         config.loss.subject = settings.subject;
     }

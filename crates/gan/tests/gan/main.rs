@@ -1,5 +1,6 @@
 //! Integration tests of `visnir-gan` against the PyTorch CycleGAN reference.
 
+mod adversarial_weight;
 mod embedding_loss;
 mod fuzz;
 mod network_parity;

@@ -15,6 +15,7 @@ fn golden() -> serde_json::Value {
 
 /// The loss weights of the recorded run (`parity.json`, "train_tiny"): no identity term.
 const RECORDED_WEIGHTS: LossWeights = LossWeights {
+    adversarial: 1.0,
     cycle: 10.0,
     identity: 0.0,
     pixel: 10.0,
@@ -179,6 +180,7 @@ fn training_moves_every_parameter_but_norm_cancelled_biases() {
         &inputs["B"],
         None,
         LossWeights {
+            adversarial: 1.0,
             cycle: 10.0,
             identity: 0.5,
             pixel: 10.0,

@@ -225,6 +225,7 @@ fn check_html_report(dir: &std::path::Path, files: &[std::path::PathBuf]) {
 fn the_scale_loss_weights_reach_only_the_pixel_consistency_methods() {
     let settings = visnir_pipeline::Settings {
         pixel: 30.0,
+        adversarial: 0.0,
         embedding: 7.0,
         subject: 2.0,
         ..Scale::Quick.settings()
@@ -234,8 +235,8 @@ fn the_scale_loss_weights_reach_only_the_pixel_consistency_methods() {
             .unwrap()
             .loss;
         assert_eq!(
-            (loss.pixel, loss.embedding, loss.subject),
-            (30.0, 7.0, 2.0),
+            (loss.pixel, loss.adversarial, loss.embedding, loss.subject),
+            (30.0, 0.0, 7.0, 2.0),
             "{method:?}"
         );
     }
