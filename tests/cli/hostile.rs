@@ -109,6 +109,10 @@ fn training_options_out_of_range_are_refused_with_the_allowed_range() {
         let out = train_with(&[option, "5", "--unpaired"]);
         assert_fails(&out, 2, &[option, "paired"]);
     }
+    for weight in ["-1", "nan", "x"] {
+        let out = train_with(&[&format!("--adversarial-weight={weight}")]);
+        assert_fails(&out, 2, &["--adversarial-weight", "not a loss weight"]);
+    }
 }
 
 fn face_crop(dir: &Path, name: &str) -> String {

@@ -189,6 +189,10 @@ pub struct TrainArgs {
     /// authors-code: the paper's gamma, 10); a positive weight needs paired images.
     #[arg(long, value_parser = visnir_gan::parse_loss_weight)]
     pixel_weight: Option<f64>,
+    /// Weight of the generators' adversarial (LSGAN) terms (1, as CycleGAN and the paper; 0
+    /// drops them, an ablation).
+    #[arg(long, default_value_t = 1.0, value_parser = visnir_gan::parse_loss_weight)]
+    adversarial_weight: f64,
     /// Epochs at the initial learning rate (0 to 100000).
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(0..=100_000))]
     epochs: u64,
@@ -327,6 +331,7 @@ pub fn run_train(args: TrainArgs) -> Result<(), CliError> {
             LossWeights {
                 embedding: args.embedding_weight,
                 pixel: args.pixel_weight.unwrap_or(args.loss.weights().pixel),
+                adversarial: args.adversarial_weight,
                 ..args.loss.weights()
             },
             args.size,
