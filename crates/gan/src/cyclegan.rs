@@ -255,11 +255,7 @@ impl CycleGan {
         } else {
             let g_a = lsgan_loss(&self.d_a.frozen().forward(&fake_b)?, true)?;
             let g_b = lsgan_loss(&self.d_b.frozen().forward(&fake_a)?, true)?;
-            if weights.adversarial == 1.0 {
-                (g_a, g_b)
-            } else {
-                ((g_a * weights.adversarial)?, (g_b * weights.adversarial)?)
-            }
+            ((g_a * weights.adversarial)?, (g_b * weights.adversarial)?)
         };
         let cycle_a = (cycle_loss(&rec_a, real_a)? * weights.cycle)?;
         let cycle_b = (cycle_loss(&rec_b, real_b)? * weights.cycle)?;

@@ -11,10 +11,13 @@ use crate::split::SubjectPair;
 /// whose colour never varies over the training set still has a unique solution.
 const RIDGE: f64 = 1e-3;
 
-/// The per-position mean of the training NIR crops (all the same size).
+/// The per-position mean of the training NIR crops; `None` without pairs or when their sizes
+/// differ.
 pub fn mean_nir_face(train: &[SubjectPair]) -> Option<RgbImage> {
-    let first = train.first()?;
-    let (w, h) = first.nir.dimensions();
+    let (w, h) = train.first()?.nir.dimensions();
+    if train.iter().any(|p| p.nir.dimensions() != (w, h)) {
+        return None;
+    }
     let mut sum = vec![0f64; (w * h * 3) as usize];
     for pair in train {
         for (s, &v) in sum.iter_mut().zip(pair.nir.as_raw()) {
@@ -186,5 +189,7 @@ mod tests {
         let mean = mean_nir_face(&[pair(a.clone(), a), pair(b.clone(), b)]).unwrap();
         assert_eq!(mean.get_pixel(1, 1).0, [20, 30, 41]);
         assert!(mean_nir_face(&[]).is_none());
+        let (big, small) = (RgbImage::new(2, 2), RgbImage::new(1, 1));
+        assert!(mean_nir_face(&[pair(big.clone(), big), pair(small.clone(), small)]).is_none());
     }
 }

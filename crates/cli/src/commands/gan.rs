@@ -297,20 +297,19 @@ pub fn run_train(args: TrainArgs) -> Result<(), CliError> {
             "--epochs and --epochs-decay are both 0: there is nothing to train"
         )));
     }
-    if args.unpaired && args.pixel_weight.is_some_and(|w| w > 0.0) {
+    let paired_terms = [
+        ("--pixel-weight", args.pixel_weight.is_some_and(|w| w > 0.0)),
+        ("--embedding-weight", args.embedding_weight > 0.0),
+    ];
+    if let Some((option, _)) = paired_terms.iter().find(|(_, on)| args.unpaired && *on) {
         return Err(CliError::Input(anyhow::anyhow!(
-            "--pixel-weight compares each translation with its paired target: it needs \
-             paired images, not --unpaired"
-        )));
-    }
-    if args.unpaired && args.embedding_weight > 0.0 {
-        return Err(CliError::Input(anyhow::anyhow!(
-            "--embedding-weight compares each translation with its paired target: it needs \
-             paired images, not --unpaired"
+            "{option} compares each translation with its paired target: it needs paired \
+             images, not --unpaired"
         )));
     }
     let device = args.device.open()?;
     let (pairs, skipped) = read_pairs(&args.data, !args.unpaired)?;
+    let loss = args.loss.weights();
     let model = CycleGanConfig {
         generator: args.arch.config(args.ngf as usize, args.n_blocks as usize),
         discriminator: DiscriminatorConfig {
@@ -330,9 +329,9 @@ pub fn run_train(args: TrainArgs) -> Result<(), CliError> {
             model,
             LossWeights {
                 embedding: args.embedding_weight,
-                pixel: args.pixel_weight.unwrap_or(args.loss.weights().pixel),
+                pixel: args.pixel_weight.unwrap_or(loss.pixel),
                 adversarial: args.adversarial_weight,
-                ..args.loss.weights()
+                ..loss
             },
             args.size,
             args.seed,
