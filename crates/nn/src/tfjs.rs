@@ -84,9 +84,13 @@ pub fn read_tfjs_weights(model_json: &Path) -> Result<TfjsWeights> {
                 "bool" => 1,
                 other => return Err(format_error(format!("{name}: unsupported dtype {other}"))),
             };
+            // Every stride of the tensor (a product of trailing dimensions) must fit too, even
+            // when a zero dimension makes the byte count 0: bound the product of the non-zero
+            // dimensions, which bounds them all.
             let end = shape
                 .iter()
-                .try_fold(size, |n: usize, &d| n.checked_mul(d))
+                .try_fold(size, |n: usize, &d| n.checked_mul(d.max(1)))
+                .and_then(|_| shape.iter().product::<usize>().checked_mul(size))
                 .and_then(|n| n.checked_add(offset))
                 .ok_or_else(|| format_error(format!("{name}: shape {shape:?} is too large")))?;
             let raw = bytes.get(offset..end).ok_or_else(|| {

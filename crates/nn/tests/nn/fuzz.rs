@@ -115,3 +115,21 @@ proptest! {
         }
     }
 }
+
+/// proptest's shrunk case from a CI run: the byte count is 0 (a zero dimension) but the strides
+/// of the other dimensions overflow; it must be refused, not panic in the tensor's layout.
+#[test]
+fn a_tfjs_shape_whose_strides_overflow_is_refused() {
+    let dir = std::env::temp_dir()
+        .join(format!("visnir-nn-fuzz-{}", std::process::id()))
+        .join("tfjs-strides");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("w.bin"), []).unwrap();
+    let manifest = serde_json::json!({"weightsManifest": [{"paths": ["w.bin"], "weights": [
+        {"name": "w", "shape": [0, 2, u64::MAX], "dtype": "float32"}
+    ]}]});
+    let model = dir.join("model.json");
+    std::fs::write(&model, manifest.to_string()).unwrap();
+    let err = visnir_nn::tfjs::read_tfjs_weights(&model).unwrap_err();
+    assert!(err.to_string().contains("too large"), "{err}");
+}
