@@ -201,6 +201,10 @@ impl CustomOp3 for Conv2dOp {
             let out = crate::winograd::winograd_forward(x, (n, cin, h, w), weight, bias, spec);
             return Ok((CpuStorage::F32(out), Shape::from((n, cout, oh, ow))));
         }
+        if crate::few_channels::applies(cout, spec) {
+            let out = crate::few_channels::forward(x, (n, cin, h, w), weight, bias, (kh, kw), spec);
+            return Ok((CpuStorage::F32(out), Shape::from((n, cout, oh, ow))));
+        }
         let k = cin * kh * kw;
         let p = oh * ow;
         let direct =

@@ -7,6 +7,7 @@ use rayon::prelude::*;
 
 use crate::conv::{conv2d, im2col, inside_columns, source, ConvSpec, PadMode};
 use crate::cpu_slice::f32_slice;
+use crate::few_channels::FEW_OUTPUT_CHANNELS;
 use crate::sgemm::{sgemm_raw, MatRef};
 
 /// Adds the column gradients of output positions `p0..p0 + width` (`cols` is `K` x `width`, K
@@ -282,6 +283,17 @@ impl CustomOp2 for ConvWeightGrad {
                 crate::winograd::winograd_weight_grad(x, (n, cin, h, w), grad, cout, self.spec);
             return Ok((CpuStorage::F32(dw), Shape::from((cout, cin, kh, kw))));
         }
+        if crate::few_channels::applies(cout, self.spec) {
+            let dw = crate::few_channels::weight_grad(
+                x,
+                (n, cin, h, w),
+                grad,
+                (cout, oh, ow),
+                (kh, kw),
+                self.spec,
+            );
+            return Ok((CpuStorage::F32(dw), Shape::from((cout, cin, kh, kw))));
+        }
         if cout <= FEW_OUTPUT_CHANNELS {
             let dw = weight_grad_direct(x, grad, (n, cin, h, w), (cout, oh, ow), self);
             return Ok((CpuStorage::F32(dw), Shape::from((cout, cin, kh, kw))));
@@ -361,10 +373,6 @@ impl CustomOp2 for ConvWeightGrad {
 
 /// Weight gradients with fewer elements than this are summed in eight jobs or more.
 const SMALL_WEIGHT_GRAD: usize = 32768;
-
-/// Up to this many output channels, the weight gradient is summed directly: a gemm with so
-/// few rows wastes most of its tile and the patch matrix costs more than the products.
-const FEW_OUTPUT_CHANNELS: usize = 8;
 
 /// Sum of `a[i] * b[i]` in eight interleaved lanes (vectorisable, same order every call).
 fn dot(a: &[f32], b: &[f32]) -> f32 {

@@ -17,6 +17,9 @@
 //! assert_eq!(max_pool2d_ceil(&y, 2, 2).unwrap().dims(), &[1, 1, 1, 1]);
 //! ```
 
+#[macro_use]
+mod simd;
+
 mod allocator;
 mod conv;
 mod conv_grad;
@@ -25,6 +28,7 @@ mod cpu_slice;
 mod depthwise;
 mod device;
 mod error;
+mod few_channels;
 mod image;
 mod instance_norm;
 mod layers;

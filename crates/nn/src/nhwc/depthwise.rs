@@ -5,7 +5,9 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 
-use super::{madd, prelu, Epilogue, MapShape, Window};
+use crate::simd::madd;
+
+use super::{prelu, Epilogue, MapShape, Window};
 
 /// Rows `rows` of a depthwise convolution through `window` into `out` (those rows only):
 /// `weight` is `(kernel * kernel) x channels` in `(ky, kx)` row order, the whole output is

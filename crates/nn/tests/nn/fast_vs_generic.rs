@@ -77,6 +77,29 @@ fn conv2d_matches_generic() {
             ConvSpec::symmetric(1, 2, PadMode::Zeros),
         ),
         ((1, 32, 10, 7), (32, 32, 3, 3), ConvSpec::VALID),
+        // Few output channels, stride 1 (computed directly in blocks of 8 and 32 columns):
+        // rows of 45 columns (one block of 32, then 8, then a partial 8), a PatchGAN's last
+        // layer on a 7 x 7 map, asymmetric padding, two items.
+        (
+            (2, 5, 9, 45),
+            (3, 5, 7, 7),
+            ConvSpec::symmetric(1, 3, PadMode::Reflect),
+        ),
+        (
+            (1, 40, 7, 7),
+            (1, 40, 4, 4),
+            ConvSpec::symmetric(1, 1, PadMode::Zeros),
+        ),
+        (
+            (1, 3, 6, 11),
+            (8, 3, 3, 5),
+            ConvSpec {
+                stride: 1,
+                pad_before: 0,
+                pad_after: 2,
+                mode: PadMode::Zeros,
+            },
+        ),
     ];
     for (i, (xs, ws, spec)) in cases.into_iter().enumerate() {
         let x = random(&[xs.0, xs.1, xs.2, xs.3], i as u64 + 1);

@@ -182,6 +182,18 @@ fn conv2d_gradients() {
             },
         ),
         (
+            "few outputs, 7x7 reflect on rows of 37 columns (blocks of 32 and 8 lanes)",
+            (2, 3, 6, 37),
+            (3, 3, 7, 7),
+            ConvSpec::symmetric(1, 3, PadMode::Reflect),
+        ),
+        (
+            "few outputs, 4x4 zero s1 as a PatchGAN's last layer, 9 taps a row",
+            (1, 4, 5, 6),
+            (1, 4, 4, 9),
+            ConvSpec::symmetric(1, 4, PadMode::Zeros),
+        ),
+        (
             "wide input, several gemm tiles",
             (1, 300, 20, 20),
             (2, 300, 3, 3),
