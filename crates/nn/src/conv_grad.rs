@@ -452,14 +452,7 @@ fn weight_grad_direct(
             taps
         })
         .collect();
-    let mut dw = vec![0f32; cout * cin * kh * kw];
-    for (ci, taps) in per_channel.iter().enumerate() {
-        for co in 0..cout {
-            dw[(co * cin + ci) * kh * kw..][..kh * kw]
-                .copy_from_slice(&taps[co * kh * kw..][..kh * kw]);
-        }
-    }
-    dw
+    crate::few_channels::weight_from_channels(&per_channel, cout, kh * kw)
 }
 
 /// Gradients of a depthwise convolution: `(x, grad) -> dW` and `(grad, weight) -> dx`.

@@ -92,35 +92,38 @@ fn output_row(input: &[f32], taps: &[f32], dims: [usize; 6], bias: f32, row: &mu
     let mut x0 = 0;
     while x0 < row.len() {
         if row.len() - x0 > 3 * LANES {
-            let acc = if simd {
-                // SAFETY: the CPU has AVX2 and FMA.
-                #[cfg(target_arch = "x86_64")]
-                unsafe {
-                    x86::output_block::<4>(input, taps, dims, x0)
-                }
-                #[cfg(not(target_arch = "x86_64"))]
-                unreachable!()
-            } else {
-                output_block::<4>(input, taps, dims, x0)
-            };
-            store(&acc, bias, &mut row[x0..]);
+            store(
+                &block::<4>(simd, input, taps, dims, x0),
+                bias,
+                &mut row[x0..],
+            );
             x0 += 4 * LANES;
         } else {
-            let acc = if simd {
-                // SAFETY: as above.
-                #[cfg(target_arch = "x86_64")]
-                unsafe {
-                    x86::output_block::<1>(input, taps, dims, x0)
-                }
-                #[cfg(not(target_arch = "x86_64"))]
-                unreachable!()
-            } else {
-                output_block::<1>(input, taps, dims, x0)
-            };
-            store(&acc, bias, &mut row[x0..]);
+            store(
+                &block::<1>(simd, input, taps, dims, x0),
+                bias,
+                &mut row[x0..],
+            );
             x0 += LANES;
         }
     }
+}
+
+/// [`output_block`], by the AVX2 kernel when `simd` (the CPU has AVX2 and FMA).
+fn block<const B: usize>(
+    simd: bool,
+    input: &[f32],
+    taps: &[f32],
+    dims: [usize; 6],
+    x0: usize,
+) -> [[f32; LANES]; B] {
+    #[cfg(target_arch = "x86_64")]
+    if simd {
+        // SAFETY: the caller checked that the CPU has AVX2 and FMA.
+        return unsafe { x86::output_block::<B>(input, taps, dims, x0) };
+    }
+    let _ = simd;
+    output_block::<B>(input, taps, dims, x0)
 }
 
 /// The sums of the `B * LANES` outputs from column `x0` of row `y`, without the bias (the
@@ -203,11 +206,16 @@ pub(crate) fn weight_grad(
             taps
         })
         .collect();
-    let mut dw = vec![0f32; cout * cin * kh * kw];
-    for (ci, taps) in per_channel.iter().enumerate() {
+    weight_from_channels(&per_channel, cout, kh * kw)
+}
+
+/// The weight gradient `cout x cin x taps` from one `cout x taps` block per input channel.
+pub(crate) fn weight_from_channels(per_channel: &[Vec<f32>], cout: usize, taps: usize) -> Vec<f32> {
+    let cin = per_channel.len();
+    let mut dw = vec![0f32; cout * cin * taps];
+    for (ci, block) in per_channel.iter().enumerate() {
         for co in 0..cout {
-            dw[(co * cin + ci) * kh * kw..][..kh * kw]
-                .copy_from_slice(&taps[co * kh * kw..][..kh * kw]);
+            dw[(co * cin + ci) * taps..][..taps].copy_from_slice(&block[co * taps..][..taps]);
         }
     }
     dw
