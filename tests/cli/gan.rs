@@ -189,3 +189,76 @@ fn translate_matches_pytorch_on_a_torch_saved_generator() {
     );
     assert!(max <= 1.0, "a pixel {max} grey levels from PyTorch's");
 }
+
+/// `--subject-weight` trains on pairs in subject folders (`A/<subject>/`, `B/<subject>/`),
+/// matched by folder and stem, and logs the subject-contrast term; on a flat layout it is
+/// refused with a message naming the folders it needs.
+#[test]
+fn train_with_subject_folders() {
+    let dir = scratch_dir("train-subjects");
+    let data = dir.join("data");
+    for (i, subject) in ["s1", "s1", "s2", "s3"].iter().enumerate() {
+        for side in ["A", "B"] {
+            std::fs::create_dir_all(data.join(side).join(subject)).unwrap();
+        }
+        let i = i as u32;
+        noise_image(i, &data.join(format!("A/{subject}/{i}.png")));
+        noise_image(i + 10, &data.join(format!("B/{subject}/{i}.png")));
+    }
+    // Same stem, another subject: not a twin.
+    noise_image(50, &data.join("B/s2/0.png"));
+    let train = |data: &Path, run: &Path| {
+        visnir(&[
+            "train",
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            run.to_str().unwrap(),
+            "--size",
+            "32",
+            "--ngf",
+            "4",
+            "--n-blocks",
+            "1",
+            "--ndf",
+            "4",
+            "--epochs",
+            "1",
+            "--epochs-decay",
+            "0",
+            "--loss",
+            "lpc",
+            "--subject-weight",
+            "2",
+        ])
+    };
+    let run = dir.join("run");
+    let out = train(&data, &run);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("trained 4 steps"), "{stderr}");
+    let log = std::fs::read_to_string(run.join("losses.jsonl")).unwrap();
+    for line in log.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        for key in ["sub_A", "sub_B"] {
+            let loss = v[key].as_f64().unwrap();
+            // Cross-entropy among 3 subjects, times 2: about 2 ln 3 for an untrained model.
+            assert!(loss > 0.5 && loss < 10.0, "{key} = {loss} in {line}");
+        }
+    }
+
+    let flat = dir.join("flat");
+    for side in ["A", "B"] {
+        std::fs::create_dir_all(flat.join(side)).unwrap();
+    }
+    for i in 0..2 {
+        noise_image(i, &flat.join(format!("A/{i}.png")));
+        noise_image(i + 10, &flat.join(format!("B/{i}.png")));
+    }
+    let refused = train(&flat, &dir.join("flat-run"));
+    assert_fails(
+        &refused,
+        2,
+        &["--subject-weight", "A/<subject>/", "0 subjects"],
+    );
+}

@@ -11,7 +11,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use visnir_alignment::Template;
 use visnir_gan::{
     data_fingerprint, load_generator, Architecture, CycleGanConfig, Direction, DiscriminatorConfig,
-    FfeGeneratorConfig, LossWeights, TrainConfig, Trainer, CROP_SIDES,
+    FfeGeneratorConfig, LossWeights, TrainConfig, Trainer, TrainingPair, CROP_SIDES,
 };
 use visnir_nn::load_rgb;
 use visnir_nn::{to_image, to_tensor};
@@ -167,7 +167,8 @@ impl LossArg {
 /// Arguments of `visnir train`.
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// Directory with `A/` (e.g. VIS) and `B/` (e.g. NIR) images; pairs share a file stem.
+    /// Directory with `A/` (e.g. VIS) and `B/` (e.g. NIR) images; pairs share a file stem, or,
+    /// in subject folders (`A/<subject>/`, `B/<subject>/`), the folder and the file stem.
     #[arg(long)]
     data: PathBuf,
     /// Output directory: `checkpoint.safetensors`, `losses.jsonl`.
@@ -185,6 +186,12 @@ pub struct TrainArgs {
     /// turns it off. Needs paired images.
     #[arg(long, default_value_t = 0.0, value_parser = visnir_gan::parse_loss_weight)]
     embedding_weight: f64,
+    /// Weight of the subject-contrast loss added to --loss (not in the paper): cross-entropy of
+    /// each translation's subject among the training subjects' mean embeddings (bundled
+    /// MobileFaceNet); 0 turns it off. Needs paired images in subject folders, A/<subject>/ and
+    /// B/<subject>/.
+    #[arg(long, default_value_t = 0.0, value_parser = visnir_gan::parse_loss_weight)]
+    subject_weight: f64,
     /// Weight of each direction's pixel-consistency L1 instead of --loss's (lpc and
     /// authors-code: the paper's gamma, 10); a positive weight needs paired images.
     #[arg(long, value_parser = visnir_gan::parse_loss_weight)]
@@ -235,46 +242,94 @@ pub struct TrainArgs {
     device: DeviceArg,
 }
 
-/// The image pairs of `root` (`A/` and `B/` by file stem), and how many were skipped because an
-/// image could not be read.
-fn read_pairs(root: &Path, paired: bool) -> Result<(Vec<(RgbImage, RgbImage)>, usize), CliError> {
-    let list = |side: &str| -> Result<BTreeMap<String, PathBuf>, CliError> {
+/// A training pair read by `visnir train`, with its subject when the images sit in subject
+/// folders (`A/<subject>/<image>`).
+struct LabelledPair {
+    a: RgbImage,
+    b: RgbImage,
+    subject: Option<String>,
+}
+
+impl TrainingPair for LabelledPair {
+    fn a(&self) -> &RgbImage {
+        &self.a
+    }
+    fn b(&self) -> &RgbImage {
+        &self.b
+    }
+    fn subject(&self) -> Option<&str> {
+        self.subject.as_deref()
+    }
+}
+
+/// The images of `dir` keyed by file stem, and those of its sub-folders keyed by
+/// `<folder>/<stem>` with the folder as their subject.
+fn list_images(dir: &Path) -> Result<BTreeMap<String, (PathBuf, Option<String>)>, CliError> {
+    let read = |dir: &Path| {
+        std::fs::read_dir(dir)
+            .with_context(|| format!("reading {}", dir.display()))
+            .input()
+            .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())))
+    };
+    let stem = |p: &Path| Some(p.file_stem()?.to_string_lossy().into_owned());
+    let mut images = BTreeMap::new();
+    for path in read(dir)? {
+        if path.is_file() {
+            if let Some(key) = stem(&path) {
+                images.insert(key, (path, None));
+            }
+        } else if path.is_dir() {
+            let Some(subject) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+                continue;
+            };
+            for file in read(&path)?.filter(|p| p.is_file()) {
+                if let Some(key) = stem(&file) {
+                    images.insert(format!("{subject}/{key}"), (file, Some(subject.clone())));
+                }
+            }
+        }
+    }
+    Ok(images)
+}
+
+/// The image pairs of `root` (`A/` and `B/` by file stem, or by `<subject>/<stem>` in subject
+/// folders), and how many were skipped because an image could not be read.
+fn read_pairs(root: &Path, paired: bool) -> Result<(Vec<LabelledPair>, usize), CliError> {
+    let list = |side: &str| {
         let dir = root.join(side);
-        let entries = std::fs::read_dir(&dir)
-            .with_context(|| {
-                format!(
-                    "reading {} (expected {}/A and {}/B)",
-                    dir.display(),
-                    root.display(),
-                    root.display()
-                )
-            })
-            .input()?;
-        Ok(entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.is_file())
-            .filter_map(|p| Some((p.file_stem()?.to_string_lossy().into_owned(), p)))
-            .collect())
+        if !dir.is_dir() {
+            return Err(CliError::Input(anyhow::anyhow!(
+                "{} is not a directory (expected {}/A and {}/B)",
+                dir.display(),
+                root.display(),
+                root.display()
+            )));
+        }
+        list_images(&dir)
     };
     let (a, b) = (list("A")?, list("B")?);
-    let names: Vec<(PathBuf, PathBuf)> = if paired {
-        for stem in a.keys().filter(|k| !b.contains_key(*k)) {
-            eprintln!("warning: A/{stem} has no twin in B/, skipped");
+    let names: Vec<(PathBuf, PathBuf, Option<String>)> = if paired {
+        for key in a.keys().filter(|k| !b.contains_key(*k)) {
+            eprintln!("warning: A/{key} has no twin in B/, skipped");
         }
         a.iter()
-            .filter_map(|(k, pa)| b.get(k).map(|pb| (pa.clone(), pb.clone())))
+            .filter_map(|(k, (pa, subject))| {
+                b.get(k)
+                    .map(|(pb, _)| (pa.clone(), pb.clone(), subject.clone()))
+            })
             .collect()
     } else {
         a.values()
-            .cloned()
-            .zip(b.values().cloned().cycle())
+            .map(|(pa, _)| pa.clone())
+            .zip(b.values().map(|(pb, _)| pb.clone()).cycle())
+            .map(|(pa, pb)| (pa, pb, None))
             .collect()
     };
     let mut pairs = Vec::new();
     let mut skipped = 0;
-    for (pa, pb) in names {
+    for (pa, pb, subject) in names {
         match (load_rgb(&pa), load_rgb(&pb)) {
-            (Ok(x), Ok(y)) => pairs.push((x, y)),
+            (Ok(a), Ok(b)) => pairs.push(LabelledPair { a, b, subject }),
             (Err(e), _) | (_, Err(e)) => {
                 eprintln!("error: {e}; pair skipped");
                 skipped += 1;
@@ -300,6 +355,7 @@ pub fn run_train(args: TrainArgs) -> Result<(), CliError> {
     let paired_terms = [
         ("--pixel-weight", args.pixel_weight.is_some_and(|w| w > 0.0)),
         ("--embedding-weight", args.embedding_weight > 0.0),
+        ("--subject-weight", args.subject_weight > 0.0),
     ];
     if let Some((option, _)) = paired_terms.iter().find(|(_, on)| args.unpaired && *on) {
         return Err(CliError::Input(anyhow::anyhow!(
@@ -309,6 +365,20 @@ pub fn run_train(args: TrainArgs) -> Result<(), CliError> {
     }
     let device = args.device.open()?;
     let (pairs, skipped) = read_pairs(&args.data, !args.unpaired)?;
+    if args.subject_weight > 0.0 {
+        let subjects: std::collections::BTreeSet<_> =
+            pairs.iter().filter_map(|p| p.subject.as_deref()).collect();
+        let unlabelled = pairs.iter().filter(|p| p.subject.is_none()).count();
+        if unlabelled > 0 || subjects.len() < 2 {
+            return Err(CliError::Input(anyhow::anyhow!(
+                "--subject-weight contrasts each translation's subject with the others: it \
+                 needs every pair in a subject folder of {} (A/<subject>/, B/<subject>/) and at \
+                 least two subjects; found {} subjects and {unlabelled} pairs outside folders",
+                args.data.display(),
+                subjects.len()
+            )));
+        }
+    }
     let loss = args.loss.weights();
     let model = CycleGanConfig {
         generator: args.arch.config(args.ngf as usize, args.n_blocks as usize),
@@ -329,6 +399,7 @@ pub fn run_train(args: TrainArgs) -> Result<(), CliError> {
             model,
             LossWeights {
                 embedding: args.embedding_weight,
+                subject: args.subject_weight,
                 pixel: args.pixel_weight.unwrap_or(loss.pixel),
                 adversarial: args.adversarial_weight,
                 ..loss
