@@ -16,20 +16,9 @@ fn noise_image(seed: u32, path: &Path) {
     image.save(path).unwrap();
 }
 
-#[test]
-fn train_then_translate() {
-    let dir = scratch_dir("train");
-    let data = dir.join("data");
-    for side in ["A", "B"] {
-        std::fs::create_dir_all(data.join(side)).unwrap();
-    }
-    for i in 0..3 {
-        noise_image(i, &data.join(format!("A/{i}.png")));
-        noise_image(i + 10, &data.join(format!("B/{i}.png")));
-    }
-    noise_image(99, &data.join("A/lonely.png"));
-    let run = dir.join("run");
-    let out = visnir(&[
+/// `visnir train` of a tiny pixel-consistency model for one epoch, with `extra` options.
+fn train_tiny(data: &Path, run: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
         "train",
         "--data",
         data.to_str().unwrap(),
@@ -45,11 +34,27 @@ fn train_then_translate() {
         "8",
         "--epochs",
         "1",
-        "--epochs-decay",
-        "1",
         "--loss",
         "lpc",
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    visnir(&args)
+}
+
+#[test]
+fn train_then_translate() {
+    let dir = scratch_dir("train");
+    let data = dir.join("data");
+    for side in ["A", "B"] {
+        std::fs::create_dir_all(data.join(side)).unwrap();
+    }
+    for i in 0..3 {
+        noise_image(i, &data.join(format!("A/{i}.png")));
+        noise_image(i + 10, &data.join(format!("B/{i}.png")));
+    }
+    noise_image(99, &data.join("A/lonely.png"));
+    let run = dir.join("run");
+    let out = train_tiny(&data, &run, &["--epochs-decay", "1"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(
@@ -208,29 +213,7 @@ fn train_with_subject_folders() {
     // Same stem, another subject: not a twin.
     noise_image(50, &data.join("B/s2/0.png"));
     let train = |data: &Path, run: &Path| {
-        visnir(&[
-            "train",
-            "--data",
-            data.to_str().unwrap(),
-            "--out",
-            run.to_str().unwrap(),
-            "--size",
-            "32",
-            "--ngf",
-            "4",
-            "--n-blocks",
-            "1",
-            "--ndf",
-            "4",
-            "--epochs",
-            "1",
-            "--epochs-decay",
-            "0",
-            "--loss",
-            "lpc",
-            "--subject-weight",
-            "2",
-        ])
+        train_tiny(data, run, &["--epochs-decay", "0", "--subject-weight", "2"])
     };
     let run = dir.join("run");
     let out = train(&data, &run);
