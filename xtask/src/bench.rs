@@ -360,6 +360,7 @@ fn ffe_training() -> anyhow::Result<()> {
         paired: true,
         batch_size: 1,
         data: None,
+        ema_decay: 0.0,
     };
     let out = std::env::temp_dir().join("visnir-ffe-training-bench");
     let mut trainer = Trainer::new(config, &out, false, &device)?;

@@ -86,6 +86,10 @@ pub struct ReproduceArgs {
     /// the paper) in the pixel-consistency methods; 0 turns it off.
     #[arg(long, value_parser = visnir_gan::parse_loss_weight)]
     subject_weight: Option<f64>,
+    /// Override the scale's decay of the generators' weight average, which translates
+    /// instead of the last step's weights (quick: 0.99; 0: none, as the paper).
+    #[arg(long, value_parser = visnir_gan::parse_ema_decay)]
+    ema_decay: Option<f64>,
     /// Held-out validation pairs per training subject for the learning curves (0: none);
     /// synthetic data gets one more frame per condition to hold out.
     #[arg(long)]
@@ -162,6 +166,7 @@ pub fn run(args: ReproduceArgs, table: PaperTable) -> anyhow::Result<()> {
     settings.adversarial = args.adversarial_weight.unwrap_or(settings.adversarial);
     settings.embedding = args.embedding_weight.unwrap_or(settings.embedding);
     settings.subject = args.subject_weight.unwrap_or(settings.subject);
+    settings.ema_decay = args.ema_decay.unwrap_or(settings.ema_decay);
     settings.batch_size = args.batch_size.map_or(settings.batch_size, |b| b as usize);
     if let Some(frames) = args.frames {
         settings.oulu_split.2 = frames;

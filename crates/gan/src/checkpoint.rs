@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use candle_core::{Device, Tensor};
+use candle_nn::VarMap;
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
@@ -70,6 +71,16 @@ pub fn save_checkpoint(
             .map_err(|_| io(&"poisoned var map"))?;
         for (name, var) in data.iter() {
             tensors.push((format!("net.{name}"), var.as_tensor().clone()));
+        }
+    }
+    if let Some(average) = gan.weight_average() {
+        let data = average
+            .varmap()
+            .data()
+            .lock()
+            .map_err(|_| io(&"poisoned var map"))?;
+        for (name, var) in data.iter() {
+            tensors.push((format!("avg.{name}"), var.as_tensor().clone()));
         }
     }
     let (opt_g, opt_d) = gan.optimizers();
@@ -184,25 +195,9 @@ pub fn load_checkpoint(
         .map(|v| v.device().clone())
         .unwrap_or(Device::Cpu);
     let tensors = candle_core::safetensors::load_buffer(&bytes, &device)?;
-    {
-        let data = gan
-            .varmap()
-            .data()
-            .lock()
-            .map_err(|_| format("poisoned var map".into()))?;
-        for (name, var) in data.iter() {
-            let saved = tensors
-                .get(&format!("net.{name}"))
-                .ok_or_else(|| format(format!("missing {name}")))?;
-            if saved.dims() != var.dims() {
-                return Err(format(format!(
-                    "{name} has shape {:?}, the model {:?}",
-                    saved.dims(),
-                    var.dims()
-                )));
-            }
-            var.set(saved)?;
-        }
+    restore_vars(gan.varmap(), "net.", &tensors).map_err(format)?;
+    if let Some(average) = gan.weight_average() {
+        restore_vars(average.varmap(), "avg.", &tensors).map_err(format)?;
     }
     let moments = |tag: &str, kind: &str, n: usize| -> Result<Vec<Tensor>, CheckpointError> {
         (0..n)
@@ -248,4 +243,30 @@ pub fn load_checkpoint(
         epoch: step_of("epoch")? as usize,
         iteration: step_of("iteration")? as usize,
     })
+}
+
+/// Sets every variable of `varmap` to the saved tensor `<prefix><name>`.
+fn restore_vars(
+    varmap: &VarMap,
+    prefix: &str,
+    tensors: &HashMap<String, Tensor>,
+) -> Result<(), String> {
+    let data = varmap
+        .data()
+        .lock()
+        .map_err(|_| "poisoned var map".to_string())?;
+    for (name, var) in data.iter() {
+        let saved = tensors
+            .get(&format!("{prefix}{name}"))
+            .ok_or_else(|| format!("missing {prefix}{name}"))?;
+        if saved.dims() != var.dims() {
+            return Err(format!(
+                "{prefix}{name} has shape {:?}, the model {:?}",
+                saved.dims(),
+                var.dims()
+            ));
+        }
+        var.set(saved).map_err(|e| format!("{prefix}{name}: {e}"))?;
+    }
+    Ok(())
 }

@@ -13,6 +13,7 @@ use crate::error::StepError;
 use crate::generator::{Generator, GeneratorConfig};
 use crate::image_pool::ImagePool;
 use crate::losses::{cycle_loss, identity_loss, lsgan_loss, pixel_consistency_loss, LossWeights};
+use crate::weight_average::WeightAverage;
 
 /// Every loss of one iteration, already multiplied by its weight (as the reference logs them).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -101,6 +102,7 @@ pub struct CycleGan {
     opt_d: Adam,
     judge: Option<EmbeddingJudge>,
     prototypes: Option<SubjectPrototypes>,
+    average: Option<WeightAverage>,
 }
 
 /// The variables under `prefixes`, in name order, without those in `fixed`.
@@ -183,7 +185,27 @@ impl CycleGan {
             opt_d,
             judge: None,
             prototypes: None,
+            average: None,
         })
+    }
+
+    /// Keeps an exponential moving average of the generators' weights from now on (see
+    /// [`WeightAverage`]); [`Self::translator`] then translates with it.
+    pub fn set_weight_average(&mut self, average: WeightAverage) {
+        self.average = Some(average);
+    }
+
+    /// The weight average, when one is kept.
+    pub fn weight_average(&self) -> Option<&WeightAverage> {
+        self.average.as_ref()
+    }
+
+    /// The generator that translates A -> B (VIS -> NIR): the weight average when one is kept,
+    /// otherwise `g_a` itself.
+    pub fn translator(&self) -> &Generator {
+        self.average
+            .as_ref()
+            .map_or(&self.g_a, |average| &average.g_a)
     }
 
     /// Gives the model the frozen embedder its embedding-consistency loss needs.
@@ -316,6 +338,9 @@ impl CycleGan {
         }
         let grads = total.backward()?;
         self.opt_g.step(&grads)?;
+        if let Some(average) = &self.average {
+            average.update()?;
+        }
 
         let pooled_b = pools.0.query(&fake_b.detach())?;
         let pooled_a = pools.1.query(&fake_a.detach())?;

@@ -31,6 +31,7 @@ mod losses;
 mod resnet_generator;
 mod trainer;
 mod training_data;
+mod weight_average;
 
 pub use adam::{linear_decay_lr, Adam, AdamConfig};
 pub use checkpoint::{load_checkpoint, save_checkpoint, Progress};
@@ -51,3 +52,4 @@ pub use losses::{
 pub use resnet_generator::{ResnetGenerator, ResnetGeneratorConfig};
 pub use trainer::{checkpoint_path, parse_crop_side, TrainConfig, Trainer, CROP_SIDES};
 pub use training_data::{augment, data_fingerprint, TrainingPair};
+pub use weight_average::{parse_ema_decay, WeightAverage};

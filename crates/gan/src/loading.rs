@@ -85,7 +85,8 @@ pub fn infer_resnet_config(tensors: &HashMap<String, Tensor>) -> Option<ResnetGe
 }
 
 /// Loads the generator of `direction` from `path`; `ffe` selects the FFE architecture. A visnir
-/// checkpoint says whether its generators are residual; other files hold plain ones.
+/// checkpoint says whether its generators are residual (other files hold plain ones), and from
+/// one that kept a weight average the averaged generator is loaded.
 pub fn load_generator(
     path: &Path,
     direction: Direction,
@@ -97,10 +98,18 @@ pub fn load_generator(
         message,
     };
     let (mut tensors, residual) = read_tensors(path)?;
-    let prefix = match direction {
-        Direction::AToB => "net.G_A.",
-        Direction::BToA => "net.G_B.",
+    let name = match direction {
+        Direction::AToB => "G_A.",
+        Direction::BToA => "G_B.",
     };
+    // A run that kept a weight average translates with it (`avg.*`), as its report did.
+    let averaged = format!("avg.{name}");
+    let prefix = if tensors.keys().any(|k| k.starts_with(&averaged)) {
+        averaged
+    } else {
+        format!("net.{name}")
+    };
+    let prefix = prefix.as_str();
     if tensors.keys().any(|k| k.starts_with(prefix)) {
         tensors = tensors
             .into_iter()

@@ -17,6 +17,7 @@ use crate::error::TrainError;
 use crate::image_pool::ImagePool;
 use crate::losses::LossWeights;
 use crate::training_data::{augment, TrainingPair};
+use crate::weight_average::WeightAverage;
 
 /// Everything that defines a training run.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -51,6 +52,9 @@ pub struct TrainConfig {
     /// A fingerprint of the training pairs ([`data_fingerprint`]), kept with the run's
     /// settings so that resuming on other data is refused; `None` leaves the data unchecked.
     pub data: Option<[u8; 32]>,
+    /// Decay of the generators' weight average that translates (see [`WeightAverage`]; 0: no
+    /// average, the last step's weights translate).
+    pub ema_decay: f64,
 }
 
 /// Crop sides the generators and discriminators train and translate at: from 32 (the PatchGAN
@@ -90,6 +94,7 @@ impl TrainConfig {
             paired: true,
             batch_size: 1,
             data: None,
+            ema_decay: 0.0,
         }
     }
 
@@ -126,6 +131,9 @@ impl TrainConfig {
         if self.loss.adversarial != 1.0 {
             settings["loss"]["adversarial"] = self.loss.adversarial.into();
         }
+        if self.ema_decay > 0.0 {
+            settings["ema_decay"] = self.ema_decay.into();
+        }
         settings
     }
 }
@@ -158,6 +166,10 @@ impl Trainer {
         let mut gan = CycleGan::new(config.model, config.adam, config.seed, device)?;
         if config.loss.embedding > 0.0 || config.loss.subject > 0.0 {
             gan.set_judge(EmbeddingJudge::bundled(device)?);
+        }
+        if config.ema_decay > 0.0 {
+            let average = WeightAverage::new(config.model, gan.varmap(), config.ema_decay, device)?;
+            gan.set_weight_average(average);
         }
         let mut pools = [
             ImagePool::new(config.pool_size, config.seed ^ 0xa),

@@ -79,6 +79,9 @@ pub struct Settings {
     /// Weight of the subject-contrast loss in the paired (pixel-consistency) methods; not in
     /// the paper (0: off).
     pub subject: f64,
+    /// Decay of the generators' weight average that translates (0: the last step's weights,
+    /// as the paper; see `visnir_gan::WeightAverage`).
+    pub ema_decay: f64,
 }
 
 impl Scale {
@@ -104,6 +107,7 @@ impl Scale {
                 adversarial: 1.0,
                 embedding: 0.0,
                 subject: 0.0,
+                ema_decay: 0.0,
             },
             Scale::Quick => Settings {
                 size: 64,
@@ -124,6 +128,7 @@ impl Scale {
                 adversarial: 1.0,
                 embedding: 50.0,
                 subject: 5.0,
+                ema_decay: 0.99,
             },
             Scale::Cpu => Settings {
                 n_epochs: 4,
@@ -152,6 +157,7 @@ impl Scale {
                 adversarial: 1.0,
                 embedding: 0.0,
                 subject: 0.0,
+                ema_decay: 0.0,
             },
         }
     }

@@ -33,6 +33,7 @@ pub fn train_config(
     config.batch_size = settings.batch_size;
     config.n_epochs = settings.n_epochs;
     config.n_epochs_decay = settings.n_epochs_decay;
+    config.ema_decay = settings.ema_decay;
     if loss.pixel > 0.0 {
         config.loss.pixel = settings.pixel;
         config.loss.adversarial = settings.adversarial;
@@ -94,7 +95,7 @@ pub fn train(
     }
     if let (Some(v), true) = (validation, curve.is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
-        curve.push(v.measure(&trainer.model().g_a, step(&trainer), device)?);
+        curve.push(v.measure(trainer.model().translator(), step(&trainer), device)?);
         write_points(&curves_file, &curve)?;
         trainer.save_to(&best_file)?;
     }
@@ -115,7 +116,7 @@ pub fn train(
             ));
         })?;
         if let Some(v) = validation {
-            let point = v.measure(&trainer.model().g_a, step(&trainer), device)?;
+            let point = v.measure(trainer.model().translator(), step(&trainer), device)?;
             let best = curve.iter().map(CurvePoint::score).fold(f64::MIN, f64::max);
             curve.push(point);
             write_points(&curves_file, &curve)?;
@@ -139,7 +140,7 @@ pub fn train(
 
 /// Translates `images` (VIS crops) to fake NIR with the trained VIS -> NIR generator.
 pub fn translate(trainer: &Trainer, images: &[RgbImage], device: &Device) -> Result<Vec<RgbImage>> {
-    translate_with(&trainer.model().g_a, images, device)
+    translate_with(trainer.model().translator(), images, device)
 }
 
 /// Translates `images` with any generator, in batches.

@@ -7,6 +7,7 @@ mod network_parity;
 mod subject_loss;
 mod training_parity;
 mod training_runs;
+mod weight_average;
 
 use std::path::PathBuf;
 

@@ -36,6 +36,7 @@ pub(crate) fn config() -> TrainConfig {
         paired: true,
         batch_size: 1,
         data: None,
+        ema_decay: 0.0,
     }
 }
 
