@@ -57,7 +57,12 @@ fn scratch(name: &str) -> std::path::PathBuf {
 }
 
 fn parameters(trainer: &Trainer) -> Vec<(String, Vec<f32>)> {
-    let data = trainer.model().varmap().data().lock().unwrap();
+    values(trainer.model().varmap())
+}
+
+/// Every variable of `varmap` as a flat vector, in name order.
+pub(crate) fn values(varmap: &candle_nn::VarMap) -> Vec<(String, Vec<f32>)> {
+    let data = varmap.data().lock().unwrap();
     let mut out: Vec<(String, Vec<f32>)> = data
         .iter()
         .map(|(k, v)| {

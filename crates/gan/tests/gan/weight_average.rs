@@ -4,27 +4,12 @@
 use candle_core::{Device, Module, Tensor};
 use visnir_gan::{checkpoint_path, load_generator, parse_ema_decay, Direction, Trainer};
 
-use crate::training_runs::{config, pairs};
+use crate::training_runs::{config, pairs, values};
 
 fn scratch(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("visnir-gan-avg-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir
-}
-
-fn values(varmap: &candle_nn::VarMap) -> Vec<(String, Vec<f32>)> {
-    let data = varmap.data().lock().unwrap();
-    let mut out: Vec<(String, Vec<f32>)> = data
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.clone(),
-                v.as_tensor().flatten_all().unwrap().to_vec1().unwrap(),
-            )
-        })
-        .collect();
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
 }
 
 fn averaged(trainer: &Trainer) -> Vec<(String, Vec<f32>)> {
