@@ -63,25 +63,9 @@ pub fn save_checkpoint(
         message: e.to_string(),
     };
     let mut tensors: Vec<(String, Tensor)> = Vec::new();
-    {
-        let data = gan
-            .varmap()
-            .data()
-            .lock()
-            .map_err(|_| io(&"poisoned var map"))?;
-        for (name, var) in data.iter() {
-            tensors.push((format!("net.{name}"), var.as_tensor().clone()));
-        }
-    }
+    push_vars(gan.varmap(), "net.", &mut tensors).map_err(|e| io(&e))?;
     if let Some(average) = gan.weight_average() {
-        let data = average
-            .varmap()
-            .data()
-            .lock()
-            .map_err(|_| io(&"poisoned var map"))?;
-        for (name, var) in data.iter() {
-            tensors.push((format!("avg.{name}"), var.as_tensor().clone()));
-        }
+        push_vars(average.varmap(), "avg.", &mut tensors).map_err(|e| io(&e))?;
     }
     let (opt_g, opt_d) = gan.optimizers();
     for (tag, opt) in [("G", opt_g), ("D", opt_d)] {
@@ -243,6 +227,22 @@ pub fn load_checkpoint(
         epoch: step_of("epoch")? as usize,
         iteration: step_of("iteration")? as usize,
     })
+}
+
+/// Appends every variable of `varmap` as `<prefix><name>`.
+fn push_vars(
+    varmap: &VarMap,
+    prefix: &str,
+    tensors: &mut Vec<(String, Tensor)>,
+) -> Result<(), String> {
+    let data = varmap
+        .data()
+        .lock()
+        .map_err(|_| "poisoned var map".to_string())?;
+    for (name, var) in data.iter() {
+        tensors.push((format!("{prefix}{name}"), var.as_tensor().clone()));
+    }
+    Ok(())
 }
 
 /// Sets every variable of `varmap` to the saved tensor `<prefix><name>`.

@@ -21,7 +21,6 @@ pub fn parse_ema_decay(text: &str) -> std::result::Result<f64, String> {
 }
 
 /// Averaged copies of both generators (variables named as the model's: `G_A.*`, `G_B.*`).
-#[derive(Clone)]
 pub struct WeightAverage {
     decay: f64,
     varmap: VarMap,

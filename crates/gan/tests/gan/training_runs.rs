@@ -50,7 +50,8 @@ pub(crate) fn pairs() -> Vec<(RgbImage, RgbImage)> {
     (0..3).map(|_| (image(), image())).collect()
 }
 
-fn scratch(name: &str) -> std::path::PathBuf {
+/// An empty scratch directory of this test process (`name` unique across the harness).
+pub(crate) fn scratch(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("visnir-gan-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir

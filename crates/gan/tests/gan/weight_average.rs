@@ -4,13 +4,7 @@
 use candle_core::{Device, Module, Tensor};
 use visnir_gan::{checkpoint_path, load_generator, parse_ema_decay, Direction, Trainer};
 
-use crate::training_runs::{config, pairs, values};
-
-fn scratch(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("visnir-gan-avg-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
+use crate::training_runs::{config, pairs, scratch, values};
 
 fn averaged(trainer: &Trainer) -> Vec<(String, Vec<f32>)> {
     values(trainer.model().weight_average().unwrap().varmap())
@@ -22,7 +16,7 @@ fn each_step_moves_the_average_by_one_minus_decay_towards_the_weights() {
     let data = pairs();
     let mut with_average = config();
     with_average.ema_decay = 0.75;
-    let dir = scratch("formula");
+    let dir = scratch("average-formula");
     let mut trainer = Trainer::new(with_average, &dir, false, &device).unwrap();
     let start = averaged(&trainer);
     let generators = |t: &Trainer| -> Vec<(String, Vec<f32>)> {
@@ -65,11 +59,11 @@ fn a_resumed_run_restores_the_average_and_its_checkpoint_translates_with_it() {
     let data = pairs();
     let mut with_average = config();
     with_average.ema_decay = 0.5;
-    let whole = scratch("whole");
+    let whole = scratch("average-whole");
     let mut uninterrupted = Trainer::new(with_average, &whole, false, &device).unwrap();
     uninterrupted.run(&data, None, |_, _| {}).unwrap();
 
-    let split = scratch("split");
+    let split = scratch("average-split");
     let mut first = Trainer::new(with_average, &split, false, &device).unwrap();
     first.run(&data, Some(3), |_, _| {}).unwrap();
     drop(first);
