@@ -262,19 +262,15 @@ fn gan(repeats: usize) -> anyhow::Result<()> {
         ),
     ];
     for (name, size, ndf, generator, weights) in configs {
-        let mut model = CycleGan::new(
-            CycleGanConfig {
-                generator,
-                discriminator: DiscriminatorConfig {
-                    ndf,
-                    ..Default::default()
-                },
-                residual: false,
+        let model_config = CycleGanConfig {
+            generator,
+            discriminator: DiscriminatorConfig {
+                ndf,
+                ..Default::default()
             },
-            AdamConfig::default(),
-            0,
-            &device,
-        )?;
+            residual: false,
+        };
+        let mut model = CycleGan::new(model_config, AdamConfig::default(), 0, &device)?;
         let a = Tensor::randn(0f32, 0.5, (1, 3, size, size), &device)?;
         let b = Tensor::randn(0f32, 0.5, (1, 3, size, size), &device)?;
         let (mut pool_a, mut pool_b) = (ImagePool::new(50, 0), ImagePool::new(50, 1));
@@ -282,6 +278,15 @@ fn gan(repeats: usize) -> anyhow::Result<()> {
             model.train_step(&a, &b, None, weights, (&mut pool_b, &mut pool_a))
         });
         report(&format!("{name}: step, batch 1, {size}^2"), time, "");
+        if size == 64 {
+            let average = WeightAverage::new(model_config, model.varmap(), 0.99, &device)?;
+            let time = median_time(repeats, || average.update());
+            report(
+                &format!("{name}: weight-average update (both generators)"),
+                time,
+                "",
+            );
+        }
     }
     reference_side("bench_cyclegan.py", "pip install torch");
     Ok(())
