@@ -76,6 +76,10 @@ pub struct ReproduceArgs {
     /// pixel-consistency methods (1; 0 drops them, an ablation).
     #[arg(long, value_parser = visnir_gan::parse_loss_weight)]
     adversarial_weight: Option<f64>,
+    /// Override the scale's weight of each direction's cycle-consistency L1 in the
+    /// pixel-consistency methods (the paper's lambda, 1; Basic CycleGAN keeps CycleGAN's 10).
+    #[arg(long, value_parser = visnir_gan::parse_loss_weight)]
+    cycle_weight: Option<f64>,
     /// Override the scale's weight of the embedding-consistency loss (`1 - cos` of the frozen
     /// MobileFaceNet's embeddings of a translation and its paired target; not in the paper) in
     /// the pixel-consistency methods; 0 turns it off.
@@ -164,6 +168,7 @@ pub fn run(args: ReproduceArgs, table: PaperTable) -> anyhow::Result<()> {
     settings.n_blocks = args.n_blocks.map_or(settings.n_blocks, |n| n as usize);
     settings.pixel = args.pixel_weight.unwrap_or(settings.pixel);
     settings.adversarial = args.adversarial_weight.unwrap_or(settings.adversarial);
+    settings.cycle = args.cycle_weight.or(settings.cycle);
     settings.embedding = args.embedding_weight.unwrap_or(settings.embedding);
     settings.subject = args.subject_weight.unwrap_or(settings.subject);
     settings.ema_decay = args.ema_decay.unwrap_or(settings.ema_decay);

@@ -73,6 +73,9 @@ pub struct Settings {
     /// Weight of the generators' adversarial terms in the paired methods (1; 0 is the
     /// ablation without them).
     pub adversarial: f64,
+    /// Weight of each direction's cycle-consistency L1 in the paired methods; `None` keeps
+    /// each method's own (the paper's lambda 1 with Lpc, 10 in the authors' code).
+    pub cycle: Option<f64>,
     /// Weight of the embedding-consistency loss in the paired (pixel-consistency) methods;
     /// not in the paper (0: off).
     pub embedding: f64,
@@ -105,6 +108,7 @@ impl Scale {
                 validate_every: 0,
                 pixel: 10.0,
                 adversarial: 1.0,
+                cycle: None,
                 embedding: 0.0,
                 subject: 0.0,
                 ema_decay: 0.0,
@@ -126,6 +130,7 @@ impl Scale {
                 validate_every: 0,
                 pixel: 10.0,
                 adversarial: 1.0,
+                cycle: None,
                 embedding: 50.0,
                 subject: 5.0,
                 ema_decay: 0.99,
@@ -155,6 +160,7 @@ impl Scale {
                 validate_every: 960,
                 pixel: 10.0,
                 adversarial: 1.0,
+                cycle: None,
                 embedding: 0.0,
                 subject: 0.0,
                 ema_decay: 0.0,

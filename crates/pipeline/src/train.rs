@@ -37,6 +37,7 @@ pub fn train_config(
     if loss.pixel > 0.0 {
         config.loss.pixel = settings.pixel;
         config.loss.adversarial = settings.adversarial;
+        config.loss.cycle = settings.cycle.unwrap_or(config.loss.cycle);
         config.loss.embedding = settings.embedding;
         config.loss.subject = settings.subject;
     }

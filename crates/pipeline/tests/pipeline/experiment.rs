@@ -226,6 +226,7 @@ fn the_scale_loss_weights_reach_only_the_pixel_consistency_methods() {
     let settings = visnir_pipeline::Settings {
         pixel: 30.0,
         adversarial: 0.0,
+        cycle: Some(3.0),
         embedding: 7.0,
         subject: 2.0,
         ..Scale::Quick.settings()
@@ -235,8 +236,14 @@ fn the_scale_loss_weights_reach_only_the_pixel_consistency_methods() {
             .unwrap()
             .loss;
         assert_eq!(
-            (loss.pixel, loss.adversarial, loss.embedding, loss.subject),
-            (30.0, 0.0, 7.0, 2.0),
+            (
+                loss.pixel,
+                loss.adversarial,
+                loss.cycle,
+                loss.embedding,
+                loss.subject
+            ),
+            (30.0, 0.0, 3.0, 7.0, 2.0),
             "{method:?}"
         );
     }
@@ -244,8 +251,16 @@ fn the_scale_loss_weights_reach_only_the_pixel_consistency_methods() {
         .unwrap()
         .loss;
     assert_eq!(
-        (basic.pixel, basic.embedding, basic.subject),
-        (0.0, 0.0, 0.0)
+        (basic.pixel, basic.cycle, basic.embedding, basic.subject),
+        (0.0, 10.0, 0.0, 0.0)
+    );
+    let preset = Scale::Quick.settings();
+    let official = visnir_pipeline::train_config(Method::FfeOfficial, &preset, None, 0)
+        .unwrap()
+        .loss;
+    assert_eq!(
+        official.cycle, 10.0,
+        "the authors' code keeps its own cycle weight"
     );
     assert_eq!(Scale::Paper.settings().pixel, 10.0, "the paper's gamma");
     assert!(visnir_pipeline::train_config(Method::NoTranslation, &settings, None, 0).is_err());
