@@ -22,6 +22,9 @@ pub struct BoundsArgs {
     /// The crop side the run's models were trained at (the quick scale: 64).
     #[arg(long, default_value_t = 64)]
     size: u32,
+    /// The seed the run's synthetic data was generated with (its `--seed`).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
     /// Compute device: cpu, cuda[:N] or metal[:N].
     #[arg(long, default_value = "cpu")]
     device: visnir_nn::DeviceChoice,
@@ -34,6 +37,7 @@ pub fn run(args: BoundsArgs) -> anyhow::Result<()> {
         data: args.data,
         layout: args.layout,
         size: args.size,
+        seed: args.seed,
         device: args.device.device().context("selecting --device")?,
     };
     let bounds = measure_bounds(&config)

@@ -14,10 +14,11 @@ use visnir_datasets::PairedLayout;
 use visnir_ffe::{Embedder, CROP_SIZE};
 use visnir_gan::{load_generator, Architecture, Direction, FfeGeneratorConfig};
 
-use crate::data::protocol;
+use crate::data::{protocol, written_synthetic_config};
 use crate::error::Result;
 use crate::evaluate::{embed_crops, score_row, twin_l1};
 use crate::experiment::{methods, ALIGN_SIZE};
+use crate::nir_floor::{median_retakes, RETAKES};
 use crate::pixel_regression::{mean_nir_face, PixelRegression};
 use crate::prepare::{square_crop, Aligner};
 use crate::register::{grey_plane, shifted, twin_shift};
@@ -36,6 +37,9 @@ pub struct BoundsConfig {
     pub layout: PairedLayout,
     /// The crop side its models were trained at.
     pub size: u32,
+    /// The seed of its synthetic data (`--seed` of the run), which the retakes of the NIR twins
+    /// need; ignored with `data`.
+    pub seed: u64,
     /// Where the embedder and the generators run.
     pub device: Device,
 }
@@ -180,6 +184,31 @@ pub fn measure(config: &BoundsConfig) -> Result<Bounds> {
             "per-pixel linear colour map (least squares on the training twins)".into(),
             of_twins(&|vis, _| map.apply(vis).unwrap_or_else(|| vis.clone())),
         )?;
+    }
+    let synth = config
+        .data
+        .is_none()
+        .then(|| written_synthetic_config(config.layout, &root, config.seed))
+        .flatten();
+    match synth {
+        Some(synth) => {
+            let medians = median_retakes(&synth, &split, &aligner, CROP_SIZE);
+            let mapped = gallery
+                .iter()
+                .zip(medians)
+                .map(|(vis, median)| median.unwrap_or_else(|| vis.clone()))
+                .collect();
+            score(
+                format!("pixel median of {RETAKES} retakes of each NIR twin (other NIR camera draws): the floor of pixel L1"),
+                mapped,
+            )?;
+        }
+        None if config.data.is_none() => tracing::warn!(
+            "{}: no synthetic data of seed {} found; the pixel-L1 floor is not measured",
+            root.display(),
+            config.seed
+        ),
+        None => {}
     }
     let small_gallery = small.gallery_crops();
     for method in methods(true) {

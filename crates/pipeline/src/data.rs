@@ -8,7 +8,7 @@ use visnir_datasets::synth::{self, SynthConfig};
 use visnir_datasets::{OuluCasia, PairedLayout, Protocol, Split, Whu};
 
 use crate::error::{io_error, Result};
-use crate::scale::Settings;
+use crate::scale::{Scale, Settings};
 
 /// Generates the synthetic dataset under `root` unless a complete one with the same
 /// configuration is already there.
@@ -19,8 +19,24 @@ pub fn ensure_synthetic(
     root: &Path,
     bar: &ProgressBar,
 ) -> Result<()> {
+    let config = synthetic_config(layout, settings, seed);
+    let marker = root.join(MARKER);
+    if is_written(&config, root) {
+        return Ok(());
+    }
+    let stamp = format!("{config:?}\n");
+    bar.set_length(config.image_count() as u64 / 2);
+    synth::generate(&config, root, &|| bar.inc(1))?;
+    std::fs::write(&marker, stamp).map_err(|e| io_error(&marker, e))
+}
+
+/// The file that records which configuration wrote a synthetic dataset.
+const MARKER: &str = ".visnir-synth";
+
+/// The synthetic data of `settings` and `seed`.
+fn synthetic_config(layout: PairedLayout, settings: &Settings, seed: u64) -> SynthConfig {
     let (subjects, oulu_frames, whu_per_pose) = settings.synth;
-    let config = match layout {
+    match layout {
         PairedLayout::Oulu => SynthConfig {
             per_condition: oulu_frames,
             ..SynthConfig::oulu(subjects, seed)
@@ -29,15 +45,26 @@ pub fn ensure_synthetic(
             per_condition: whu_per_pose,
             ..SynthConfig::whu(subjects, seed)
         },
-    };
-    let marker = root.join(".visnir-synth");
-    let stamp = format!("{config:?}\n");
-    if std::fs::read_to_string(&marker).ok().as_deref() == Some(stamp.as_str()) {
-        return Ok(());
     }
-    bar.set_length(config.image_count() as u64 / 2);
-    synth::generate(&config, root, &|| bar.inc(1))?;
-    std::fs::write(&marker, stamp).map_err(|e| io_error(&marker, e))
+}
+
+/// Whether `config` wrote the complete synthetic dataset under `root`.
+fn is_written(config: &SynthConfig, root: &Path) -> bool {
+    let stamp = format!("{config:?}\n");
+    std::fs::read_to_string(root.join(MARKER)).ok().as_deref() == Some(stamp.as_str())
+}
+
+/// The configuration that wrote the synthetic dataset under `root` with `seed`, when one of
+/// the scales' did.
+pub fn written_synthetic_config(
+    layout: PairedLayout,
+    root: &Path,
+    seed: u64,
+) -> Option<SynthConfig> {
+    [Scale::Tiny, Scale::Quick, Scale::Cpu, Scale::Paper]
+        .into_iter()
+        .map(|scale| synthetic_config(layout, &scale.settings(), seed))
+        .find(|config| is_written(config, root))
 }
 
 /// The protocol of the experiment: read from `file` (paired as the layout's scan pairs), or
@@ -88,5 +115,26 @@ fn with_validation(
         protocol
     } else {
         add(protocol, settings.validation_pairs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_configuration_that_wrote_the_data_is_found_by_its_seed() {
+        let root = std::env::temp_dir().join(format!("visnir-written-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let tiny = Scale::Tiny.settings();
+        ensure_synthetic(PairedLayout::Oulu, &tiny, 3, &root, &ProgressBar::hidden()).unwrap();
+        let found = written_synthetic_config(PairedLayout::Oulu, &root, 3).unwrap();
+        assert_eq!(
+            format!("{found:?}"),
+            format!("{:?}", synthetic_config(PairedLayout::Oulu, &tiny, 3))
+        );
+        assert!(written_synthetic_config(PairedLayout::Oulu, &root, 4).is_none());
+        assert!(written_synthetic_config(PairedLayout::Whu, &root, 3).is_none());
+        std::fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -12,6 +12,7 @@ mod evaluate;
 mod experiment;
 mod html;
 mod method;
+mod nir_floor;
 mod pixel_regression;
 mod plots;
 mod prepare;

@@ -50,7 +50,7 @@ impl Aligner {
     }
 
     /// Aligns the most prominent face (largest box) of `image`; the reason when there is none.
-    fn align_image(&self, image: &RgbImage) -> std::result::Result<RgbImage, String> {
+    pub(crate) fn align(&self, image: &RgbImage) -> std::result::Result<RgbImage, String> {
         self.mtcnn
             .align_largest(image, &self.template)
             .map_err(|e| e.to_string())?
@@ -84,7 +84,7 @@ impl Aligner {
                         // Not cached: the message names this path, and content is its key.
                         Err(e) => Err(e.to_string()),
                         Ok(image) => {
-                            let result = self.align_image(&image);
+                            let result = self.align(&image);
                             let value = match &result {
                                 Ok(c) => Cached::Crop(c.clone()),
                                 Err(e) => Cached::NoFace(e.clone()),

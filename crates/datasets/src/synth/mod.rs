@@ -12,7 +12,7 @@ mod scene;
 use std::path::{Path, PathBuf};
 
 use image::codecs::jpeg::JpegEncoder;
-use image::{DynamicImage, ExtendedColorType, ImageEncoder};
+use image::{DynamicImage, ExtendedColorType, GrayImage, ImageEncoder};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -106,6 +106,53 @@ impl SynthConfig {
         }
     }
 
+    /// The NIR photo of one image's scene taken again with another draw (`draw`) of the NIR
+    /// camera's offset, illuminator, blur and noise: what a translation cannot know from the VIS
+    /// photo, so the spread of such photos is the floor of any translation's pixel error.
+    /// It passes through the same JPEG encoding as the written photos.
+    pub fn nir_retake(
+        &self,
+        subject: usize,
+        condition: usize,
+        frame: usize,
+        draw: u64,
+    ) -> Result<GrayImage> {
+        let key = ((subject as u64) << 32) ^ ((condition as u64) << 16) ^ frame as u64;
+        let mut rng = ChaCha8Rng::seed_from_u64(
+            (self.seed ^ key.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+                .wrapping_add(draw.wrapping_mul(0x2545_f491_4f6c_dd1d)),
+        );
+        let (width, height) = self.size();
+        let scene = self
+            .scene(subject, condition, frame)
+            .with_nir_camera(&mut rng, width, height);
+        let nir = render_pair(&self.identity(subject), &scene, width, height).1;
+        let bytes = encode_jpeg(&DynamicImage::ImageLuma8(nir)).map_err(|e| DatasetError::Io {
+            path: PathBuf::from("(NIR retake)"),
+            message: e,
+        })?;
+        image::load_from_memory(&bytes)
+            .map(|image| image.to_luma8())
+            .map_err(|e| DatasetError::Io {
+                path: PathBuf::from("(NIR retake)"),
+                message: e.to_string(),
+            })
+    }
+
+    /// The subject, condition and frame of the VIS or NIR photo at `path` (relative to the
+    /// root), if this configuration writes it.
+    pub fn locate(&self, path: &Path) -> Option<(usize, usize, usize)> {
+        let conditions = self.conditions().len();
+        (0..self.subjects)
+            .flat_map(|s| {
+                (0..conditions).flat_map(move |c| (0..self.per_condition).map(move |f| (s, c, f)))
+            })
+            .find(|&(s, c, f)| {
+                let (vis, nir) = self.paths(s, c, f);
+                vis == path || nir == path
+            })
+    }
+
     /// The VIS and NIR paths of one image relative to the root.
     pub fn paths(&self, subject: usize, condition: usize, frame: usize) -> (PathBuf, PathBuf) {
         let name = self.conditions()[condition];
@@ -128,6 +175,20 @@ impl SynthConfig {
     }
 }
 
+/// The photo as the dataset stores it: JPEG, quality 92.
+fn encode_jpeg(image: &DynamicImage) -> std::result::Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    let (colour, data) = match image {
+        DynamicImage::ImageLuma8(g) => (ExtendedColorType::L8, g.as_raw().as_slice()),
+        DynamicImage::ImageRgb8(c) => (ExtendedColorType::Rgb8, c.as_raw().as_slice()),
+        _ => return Err("unsupported pixel format".into()),
+    };
+    JpegEncoder::new_with_quality(&mut bytes, 92)
+        .write_image(data, image.width(), image.height(), colour)
+        .map_err(|e| e.to_string())?;
+    Ok(bytes)
+}
+
 fn write_jpeg(path: &Path, image: DynamicImage) -> Result<()> {
     let io = |e: String| DatasetError::Io {
         path: path.to_path_buf(),
@@ -136,15 +197,7 @@ fn write_jpeg(path: &Path, image: DynamicImage) -> Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(|e| io(e.to_string()))?;
     }
-    let mut bytes = Vec::new();
-    let (colour, data) = match &image {
-        DynamicImage::ImageLuma8(g) => (ExtendedColorType::L8, g.as_raw().as_slice()),
-        DynamicImage::ImageRgb8(c) => (ExtendedColorType::Rgb8, c.as_raw().as_slice()),
-        _ => return Err(io("unsupported pixel format".into())),
-    };
-    JpegEncoder::new_with_quality(&mut bytes, 92)
-        .write_image(data, image.width(), image.height(), colour)
-        .map_err(|e| io(e.to_string()))?;
+    let bytes = encode_jpeg(&image).map_err(io)?;
     let tmp = path.with_extension("part");
     std::fs::write(&tmp, &bytes).map_err(|e| io(e.to_string()))?;
     std::fs::rename(&tmp, path).map_err(|e| io(e.to_string()))

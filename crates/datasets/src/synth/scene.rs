@@ -194,17 +194,32 @@ impl Scene {
             gaze: (range(rng, -0.02, 0.02), range(rng, -0.01, 0.01)),
             light: (light, range(rng, 0.8, 1.1)),
             background: (colour(rng), colour(rng), rng.random()),
-            nir_offset: (
-                range(rng, -4.0, 4.0) * unit,
-                range(rng, -4.0, 4.0) * unit,
-                range(rng, 0.97, 1.03),
-            ),
-            nir_optics: (
-                range(rng, 110.0, 170.0) * unit,
-                range(rng, 0.01, 0.025),
-                range(rng, 0.6, 1.1) * unit,
-            ),
+            nir_offset: (0.0, 0.0, 1.0),
+            nir_optics: (0.0, 0.0, 0.0),
+            noise_seed: 0,
+        }
+        .with_nir_camera(rng, width, height)
+    }
+
+    /// The same scene with a new draw of what the VIS photo does not show: the NIR camera's
+    /// offset, its illuminator and blur, and the sensor noise of both images.
+    pub fn with_nir_camera(self, rng: &mut impl Rng, width: u32, height: u32) -> Self {
+        let unit = height.min(width) as f32 / 240.0;
+        let nir_offset = (
+            range(rng, -4.0, 4.0) * unit,
+            range(rng, -4.0, 4.0) * unit,
+            range(rng, 0.97, 1.03),
+        );
+        let nir_optics = (
+            range(rng, 110.0, 170.0) * unit,
+            range(rng, 0.01, 0.025),
+            range(rng, 0.6, 1.1) * unit,
+        );
+        Self {
+            nir_offset,
+            nir_optics,
             noise_seed: rng.random(),
+            ..self
         }
     }
 }

@@ -108,3 +108,61 @@ fn subjects_differ_and_twins_share_geometry() {
         "an empty image, not a panic"
     );
 }
+
+#[test]
+fn nir_retakes_change_only_what_the_vis_photo_does_not_show() {
+    let config = SynthConfig {
+        per_condition: 1,
+        ..SynthConfig::oulu(2, 0)
+    };
+    let root = scratch("synth-retakes");
+    generate(&config, &root, &|| {}).unwrap();
+    let grey = |rel: std::path::PathBuf| image::open(root.join(rel)).unwrap().to_luma8();
+    let twin = grey(config.paths(0, 3, 0).1);
+    let other_scene = grey(config.paths(1, 2, 0).1);
+    let retake = config.nir_retake(0, 3, 0, 0).unwrap();
+    assert_eq!(
+        retake,
+        config.nir_retake(0, 3, 0, 0).unwrap(),
+        "deterministic"
+    );
+    assert_ne!(
+        retake,
+        config.nir_retake(0, 3, 0, 1).unwrap(),
+        "another draw"
+    );
+    let l1 = |a: &image::GrayImage, b: &image::GrayImage| {
+        a.as_raw()
+            .iter()
+            .zip(b.as_raw())
+            .map(|(&x, &y)| (x as f64 - y as f64).abs())
+            .sum::<f64>()
+            / a.as_raw().len() as f64
+    };
+    let (same, other) = (l1(&retake, &twin), l1(&twin, &other_scene));
+    assert!(
+        same > 0.5 && same < 0.5 * other,
+        "a retake differs from its twin ({same}) by much less than another scene ({other})"
+    );
+    let scene = config.scene(0, 3, 0);
+    let mut rng = <rand_chacha::ChaCha8Rng as rand::SeedableRng>::seed_from_u64(5);
+    let moved = scene.clone().with_nir_camera(&mut rng, 320, 240);
+    assert_eq!(
+        format!(
+            "{:?}",
+            (scene.pose, scene.light, scene.background, scene.gaze)
+        ),
+        format!(
+            "{:?}",
+            (moved.pose, moved.light, moved.background, moved.gaze)
+        )
+    );
+    assert_ne!(scene.nir_offset, moved.nir_offset);
+    let (vis, nir) = config.paths(1, 2, 0);
+    assert_eq!(config.locate(&vis), Some((1, 2, 0)));
+    assert_eq!(config.locate(&nir), Some((1, 2, 0)));
+    assert_eq!(
+        config.locate(Path::new("VL/Strong/P009/Anger/001.jpeg")),
+        None
+    );
+}
