@@ -185,30 +185,26 @@ pub fn measure(config: &BoundsConfig) -> Result<Bounds> {
             of_twins(&|vis, _| map.apply(vis).unwrap_or_else(|| vis.clone())),
         )?;
     }
-    let synth = config
-        .data
-        .is_none()
-        .then(|| written_synthetic_config(config.layout, &root, config.seed))
-        .flatten();
-    match synth {
-        Some(synth) => {
-            let medians = median_retakes(&synth, &split, &aligner, CROP_SIZE);
-            let mapped = gallery
-                .iter()
-                .zip(medians)
-                .map(|(vis, median)| median.unwrap_or_else(|| vis.clone()))
-                .collect();
-            score(
-                format!("pixel median of {RETAKES} retakes of each NIR twin (other NIR camera draws): the floor of pixel L1"),
-                mapped,
-            )?;
+    if config.data.is_none() {
+        match written_synthetic_config(config.layout, &root, config.seed) {
+            Some(synth) => {
+                let medians = median_retakes(&synth, &split, &aligner, CROP_SIZE);
+                let mapped = gallery
+                    .iter()
+                    .zip(medians)
+                    .map(|(vis, median)| median.unwrap_or_else(|| vis.clone()))
+                    .collect();
+                score(
+                    format!("pixel median of {RETAKES} retakes of each NIR twin (other NIR camera draws): the floor of pixel L1"),
+                    mapped,
+                )?;
+            }
+            None => tracing::warn!(
+                "{}: no synthetic data of seed {} found; the pixel-L1 floor is not measured",
+                root.display(),
+                config.seed
+            ),
         }
-        None if config.data.is_none() => tracing::warn!(
-            "{}: no synthetic data of seed {} found; the pixel-L1 floor is not measured",
-            root.display(),
-            config.seed
-        ),
-        None => {}
     }
     let small_gallery = small.gallery_crops();
     for method in methods(true) {

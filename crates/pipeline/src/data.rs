@@ -20,14 +20,13 @@ pub fn ensure_synthetic(
     bar: &ProgressBar,
 ) -> Result<()> {
     let config = synthetic_config(layout, settings, seed);
-    let marker = root.join(MARKER);
     if is_written(&config, root) {
         return Ok(());
     }
-    let stamp = format!("{config:?}\n");
     bar.set_length(config.image_count() as u64 / 2);
     synth::generate(&config, root, &|| bar.inc(1))?;
-    std::fs::write(&marker, stamp).map_err(|e| io_error(&marker, e))
+    let marker = root.join(MARKER);
+    std::fs::write(&marker, stamp(&config)).map_err(|e| io_error(&marker, e))
 }
 
 /// The file that records which configuration wrote a synthetic dataset.
@@ -48,10 +47,14 @@ fn synthetic_config(layout: PairedLayout, settings: &Settings, seed: u64) -> Syn
     }
 }
 
+/// What the marker file holds for `config`.
+fn stamp(config: &SynthConfig) -> String {
+    format!("{config:?}\n")
+}
+
 /// Whether `config` wrote the complete synthetic dataset under `root`.
 fn is_written(config: &SynthConfig, root: &Path) -> bool {
-    let stamp = format!("{config:?}\n");
-    std::fs::read_to_string(root.join(MARKER)).ok().as_deref() == Some(stamp.as_str())
+    std::fs::read_to_string(root.join(MARKER)).ok() == Some(stamp(config))
 }
 
 /// The configuration that wrote the synthetic dataset under `root` with `seed`, when one of

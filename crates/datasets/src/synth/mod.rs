@@ -127,16 +127,14 @@ impl SynthConfig {
             .scene(subject, condition, frame)
             .with_nir_camera(&mut rng, width, height);
         let nir = render_pair(&self.identity(subject), &scene, width, height).1;
-        let bytes = encode_jpeg(&DynamicImage::ImageLuma8(nir)).map_err(|e| DatasetError::Io {
+        let io = |message: String| DatasetError::Io {
             path: PathBuf::from("(NIR retake)"),
-            message: e,
-        })?;
+            message,
+        };
+        let bytes = encode_jpeg(&DynamicImage::ImageLuma8(nir)).map_err(io)?;
         image::load_from_memory(&bytes)
             .map(|image| image.to_luma8())
-            .map_err(|e| DatasetError::Io {
-                path: PathBuf::from("(NIR retake)"),
-                message: e.to_string(),
-            })
+            .map_err(|e| io(e.to_string()))
     }
 
     /// The subject, condition and frame of the VIS or NIR photo at `path` (relative to the
