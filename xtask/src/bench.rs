@@ -269,6 +269,7 @@ fn gan(repeats: usize) -> anyhow::Result<()> {
                 ..Default::default()
             },
             residual: false,
+            monochrome_b: false,
         };
         let mut model = CycleGan::new(model_config, AdamConfig::default(), 0, &device)?;
         let a = Tensor::randn(0f32, 0.5, (1, 3, size, size), &device)?;
@@ -351,6 +352,7 @@ fn ffe_training() -> anyhow::Result<()> {
             generator: GeneratorConfig::Ffe(FfeGeneratorConfig::default()),
             discriminator: DiscriminatorConfig::default(),
             residual: false,
+            monochrome_b: false,
         },
         loss: LossWeights::LPC,
         adam: AdamConfig::default(),

@@ -178,6 +178,7 @@ fn time_models(device: &Device, size: usize, repeats: usize) -> anyhow::Result<V
                 generator,
                 discriminator: DiscriminatorConfig::default(),
                 residual: false,
+                monochrome_b: false,
             },
             AdamConfig::default(),
             0,

@@ -360,6 +360,7 @@ fn two_steps(device: &Device) -> anyhow::Result<Vec<Check>> {
             ..Default::default()
         },
         residual: false,
+        monochrome_b: false,
     };
     let mut gan = CycleGan::new(config, AdamConfig::default(), 0, device)?;
     let init = candle_core::safetensors::load(

@@ -60,6 +60,11 @@ pub struct ReproduceArgs {
     /// and start at the identity; the quick scale) or CycleGAN's (`false`; the paper).
     #[arg(long)]
     residual: Option<bool>,
+    /// Override the scale's VIS -> NIR generator output: grey (`true`: the mean of its three
+    /// channels in each, as the NIR photos; the quick scale) or three free channels (`false`;
+    /// the paper).
+    #[arg(long)]
+    monochrome_nir: Option<bool>,
     /// Override the scale's training pairs per iteration, 1 to 1024 (instance norm stays per
     /// image).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
@@ -165,6 +170,7 @@ pub fn run(args: ReproduceArgs, table: PaperTable) -> anyhow::Result<()> {
     settings.lr = args.lr.unwrap_or(settings.lr);
     settings.size = args.size.unwrap_or(settings.size);
     settings.residual = args.residual.unwrap_or(settings.residual);
+    settings.monochrome_nir = args.monochrome_nir.unwrap_or(settings.monochrome_nir);
     settings.n_blocks = args.n_blocks.map_or(settings.n_blocks, |n| n as usize);
     settings.pixel = args.pixel_weight.unwrap_or(settings.pixel);
     settings.adversarial = args.adversarial_weight.unwrap_or(settings.adversarial);

@@ -92,6 +92,7 @@ pub fn save_checkpoint(
         "pool_a_rng": rng_json(pools[0].rng()),
         "pool_b_rng": rng_json(pools[1].rng()),
         "residual": gan.g_a.is_residual(),
+        "monochrome_b": gan.g_a.is_monochrome(),
         "settings": settings,
     });
     let metadata = HashMap::from([("visnir".to_string(), meta.to_string())]);
@@ -163,14 +164,30 @@ pub fn load_checkpoint(
             )));
         }
     }
-    let residual = meta["residual"].as_bool().unwrap_or(false);
-    if residual != gan.g_a.is_residual() {
-        let kind = |r: bool| if r { "residual" } else { "not residual" };
-        return Err(format(format!(
-            "the checkpoint's generators are {}, the model's are {}",
-            kind(residual),
-            kind(gan.g_a.is_residual())
-        )));
+    let flags = [
+        (
+            "residual",
+            gan.g_a.is_residual(),
+            "residual",
+            "not residual",
+        ),
+        ("monochrome_b", gan.g_a.is_monochrome(), "grey", "colour"),
+    ];
+    for (key, model, yes, no) in flags {
+        let saved = meta[key].as_bool().unwrap_or(false);
+        if saved != model {
+            let kind = |b: bool| if b { yes } else { no };
+            let what = if key == "residual" {
+                "generators are"
+            } else {
+                "G_A outputs are"
+            };
+            return Err(format(format!(
+                "the checkpoint's {what} {}, the model's are {}",
+                kind(saved),
+                kind(model)
+            )));
+        }
     }
     let device = gan
         .varmap()

@@ -84,6 +84,9 @@ pub struct CycleGanConfig {
     pub discriminator: DiscriminatorConfig,
     /// Residual generators (see [`Generator`]; CycleGAN's are not).
     pub residual: bool,
+    /// Domain B is grey: G_A's output is monochrome (see [`Generator`]; CycleGAN's default
+    /// outputs three free channels).
+    pub monochrome_b: bool,
 }
 
 /// The four networks with their variables (names `G_A.*`, `G_B.*`, `D_A.*`, `D_B.*`) and
@@ -151,7 +154,9 @@ impl CycleGan {
     ) -> Result<Self> {
         let varmap = VarMap::new();
         let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
-        let g_a = Generator::new(config.generator, vb.pp("G_A"))?.with_residual(config.residual);
+        let g_a = Generator::new(config.generator, vb.pp("G_A"))?
+            .with_residual(config.residual)
+            .with_monochrome(config.monochrome_b);
         let g_b = Generator::new(config.generator, vb.pp("G_B"))?.with_residual(config.residual);
         let d_a = NLayerDiscriminator::new(config.discriminator, vb.pp("D_A"))?;
         let d_b = NLayerDiscriminator::new(config.discriminator, vb.pp("D_B"))?;

@@ -149,10 +149,13 @@ enum Network {
 /// Either generator, optionally residual: it then adds its tanh output to its input (clamped to
 /// [-1, 1]), so that with its output convolution at zero an untrained generator is the
 /// identity and training learns the change from VIS to NIR rather than the whole image.
+/// A monochrome generator writes the mean of its output's channels into each of them, as
+/// CycleGAN's one-channel output (`output_nc 1`) for a grey domain such as NIR.
 #[derive(Debug, Clone)]
 pub struct Generator {
     network: Network,
     residual: bool,
+    monochrome: bool,
 }
 
 impl Generator {
@@ -165,6 +168,7 @@ impl Generator {
         Ok(Self {
             network,
             residual: false,
+            monochrome: false,
         })
     }
 
@@ -176,6 +180,16 @@ impl Generator {
     /// Whether the generator adds its output to its input.
     pub fn is_residual(&self) -> bool {
         self.residual
+    }
+
+    /// The same generator, with a grey output or not.
+    pub fn with_monochrome(self, monochrome: bool) -> Self {
+        Self { monochrome, ..self }
+    }
+
+    /// Whether the generator's output is grey.
+    pub fn is_monochrome(&self) -> bool {
+        self.monochrome
     }
 
     /// Biases of the convolutions that an affine-free instance norm follows. The norm removes
@@ -204,8 +218,13 @@ impl Module for Generator {
             Network::Resnet(g) => g.forward(x)?,
             Network::Ffe(g) => g.forward(x)?,
         };
-        if self.residual {
-            (x + y)?.clamp(-1f32, 1f32)
+        let y = if self.residual {
+            (x + y)?.clamp(-1f32, 1f32)?
+        } else {
+            y
+        };
+        if self.monochrome {
+            y.mean_keepdim(1)?.broadcast_as(y.shape())?.contiguous()
         } else {
             Ok(y)
         }

@@ -21,8 +21,15 @@ pub enum Direction {
     BToA,
 }
 
-/// The tensors of `path` and whether its visnir metadata marks residual generators.
-fn read_tensors(path: &Path) -> Result<(HashMap<String, Tensor>, bool), LoadError> {
+/// What a visnir checkpoint's metadata says about its generators (other files hold plain ones).
+#[derive(Debug, Clone, Copy, Default)]
+struct GeneratorKind {
+    residual: bool,
+    monochrome_b: bool,
+}
+
+/// The tensors of `path` and what its visnir metadata says about the generators.
+fn read_tensors(path: &Path) -> Result<(HashMap<String, Tensor>, GeneratorKind), LoadError> {
     let fail = |message: String| LoadError::File {
         path: path.to_path_buf(),
         message,
@@ -32,16 +39,20 @@ fn read_tensors(path: &Path) -> Result<(HashMap<String, Tensor>, bool), LoadErro
     if bytes.starts_with(b"PK") {
         let tensors = candle_core::pickle::read_all(path)
             .map_err(|e| fail(format!("not a PyTorch state dict: {e}")))?;
-        return Ok((tensors.into_iter().collect(), false));
+        return Ok((tensors.into_iter().collect(), GeneratorKind::default()));
     }
     let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
         .map_err(|e| fail(format!("neither safetensors nor a PyTorch zip: {e}")))?;
-    let residual = safetensors::SafeTensors::read_metadata(&bytes)
+    let meta = safetensors::SafeTensors::read_metadata(&bytes)
         .ok()
         .and_then(|(_, header)| crate::checkpoint::visnir_metadata(&header))
-        .and_then(|meta| meta["residual"].as_bool())
-        .unwrap_or(false);
-    Ok((tensors, residual))
+        .unwrap_or_default();
+    let flag = |key: &str| meta[key].as_bool().unwrap_or(false);
+    let kind = GeneratorKind {
+        residual: flag("residual"),
+        monochrome_b: flag("monochrome_b"),
+    };
+    Ok((tensors, kind))
 }
 
 /// The number of ResNet blocks in a generator's state dict.
@@ -85,8 +96,9 @@ pub fn infer_resnet_config(tensors: &HashMap<String, Tensor>) -> Option<ResnetGe
 }
 
 /// Loads the generator of `direction` from `path`; `ffe` selects the FFE architecture. A visnir
-/// checkpoint says whether its generators are residual (other files hold plain ones), and from
-/// one that kept a weight average the averaged generator is loaded.
+/// checkpoint says whether its generators are residual and whether G_A's output is grey (other
+/// files hold plain ones), and from one that kept a weight average the averaged generator is
+/// loaded.
 pub fn load_generator(
     path: &Path,
     direction: Direction,
@@ -97,7 +109,7 @@ pub fn load_generator(
         path: path.to_path_buf(),
         message,
     };
-    let (mut tensors, residual) = read_tensors(path)?;
+    let (mut tensors, kind) = read_tensors(path)?;
     let name = match direction {
         Direction::AToB => "G_A.",
         Direction::BToA => "G_B.",
@@ -139,5 +151,6 @@ pub fn load_generator(
             path: path.to_path_buf(),
             source,
         })?
-        .with_residual(residual))
+        .with_residual(kind.residual)
+        .with_monochrome(kind.monochrome_b && direction == Direction::AToB))
 }

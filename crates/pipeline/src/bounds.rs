@@ -188,16 +188,22 @@ pub fn measure(config: &BoundsConfig) -> Result<Bounds> {
     if config.data.is_none() {
         match written_synthetic_config(config.layout, &root, config.seed) {
             Some(synth) => {
-                let medians = median_retakes(&synth, &split, &aligner, CROP_SIZE);
+                let retakes = median_retakes(&synth, &split, &aligner, CROP_SIZE);
+                let missing = retakes.medians.iter().filter(|m| m.is_none()).count();
                 let mapped = gallery
                     .iter()
-                    .zip(medians)
+                    .zip(retakes.medians)
                     .map(|(vis, median)| median.unwrap_or_else(|| vis.clone()))
                     .collect();
-                score(
-                    format!("pixel median of {RETAKES} retakes of each NIR twin (other NIR camera draws): the floor of pixel L1"),
-                    mapped,
-                )?;
+                let mut label = format!("pixel median of {RETAKES} retakes of each NIR twin (other NIR camera draws): the floor of pixel L1");
+                if retakes.lost > 0 {
+                    label += &format!(
+                        "; {} of {} retakes lost (no face), {missing} images without any kept as VIS",
+                        retakes.lost,
+                        RETAKES as usize * split.twins.len()
+                    );
+                }
+                score(label, mapped)?;
             }
             None => tracing::warn!(
                 "{}: no synthetic data of seed {} found; the pixel-L1 floor is not measured",

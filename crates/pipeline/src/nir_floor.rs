@@ -13,38 +13,58 @@ use crate::split::PreparedSplit;
 /// Retakes per twin.
 pub const RETAKES: u64 = 8;
 
+/// The retakes' medians of a split's gallery and how many retakes were lost.
+pub struct RetakeMedians {
+    /// Per gallery image, the pixel median of its NIR twin's retakes; `None` where the image is
+    /// not the configuration's or no retake had a face.
+    pub medians: Vec<Option<RgbImage>>,
+    /// Retakes that failed to render or had no face (each logged), out of `RETAKES` per twin.
+    pub lost: usize,
+}
+
 /// For each gallery image of `split` with an NIR twin written by `synth`, the pixel median of
-/// [`RETAKES`] retakes of that twin, aligned by `aligner` and brought to `side`; `None` where the
-/// image is not the configuration's or no retake had a face (logged).
+/// the [`RETAKES`] retakes of that twin that render and have a face, aligned by `aligner` and
+/// brought to `side`.
 pub fn median_retakes(
     synth: &SynthConfig,
     split: &PreparedSplit,
     aligner: &Aligner,
     side: u32,
-) -> Vec<Option<RgbImage>> {
-    let mut out = vec![None; split.gallery.len()];
+) -> RetakeMedians {
+    let mut medians = vec![None; split.gallery.len()];
+    let mut lost = 0;
     for &(g, _) in &split.twins {
         let path = &split.gallery[g].path;
         let Some((subject, condition, frame)) = synth.locate(path) else {
             tracing::warn!("{}: not written by {synth:?}; no retakes", path.display());
             continue;
         };
-        let crops: Vec<RgbImage> = (0..RETAKES)
-            .filter_map(|draw| {
-                let nir = synth.nir_retake(subject, condition, frame, draw).ok()?;
-                let rgb = DynamicImage::ImageLuma8(nir).to_rgb8();
-                aligner
-                    .align(&rgb)
-                    .ok()
-                    .map(|crop| square_crop(&crop, side))
-            })
-            .collect();
-        out[g] = pixel_median(&crops);
-        if out[g].is_none() {
+        let mut crops = Vec::with_capacity(RETAKES as usize);
+        for draw in 0..RETAKES {
+            let crop = synth
+                .nir_retake(subject, condition, frame, draw)
+                .map_err(|e| e.to_string())
+                .and_then(|nir| {
+                    let rgb = DynamicImage::ImageLuma8(nir).to_rgb8();
+                    aligner.align(&rgb)
+                });
+            match crop {
+                Ok(crop) => crops.push(square_crop(&crop, side)),
+                Err(e) => {
+                    lost += 1;
+                    tracing::warn!(
+                        "{}: retake {draw} of its NIR twin left out: {e}",
+                        path.display()
+                    );
+                }
+            }
+        }
+        medians[g] = pixel_median(&crops);
+        if medians[g].is_none() {
             tracing::warn!("{}: no retake of its NIR twin had a face", path.display());
         }
     }
-    out
+    RetakeMedians { medians, lost }
 }
 
 /// The per-pixel, per-channel median of equally sized images (the upper median of an even

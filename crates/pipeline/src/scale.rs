@@ -51,6 +51,8 @@ pub struct Settings {
     pub batch_size: usize,
     /// Residual generators (start at the identity; not in the paper).
     pub residual: bool,
+    /// The VIS -> NIR generator's output is grey, as the NIR photos are (not in the paper).
+    pub monochrome_nir: bool,
     /// Adam learning rate.
     pub lr: f64,
     /// Epochs at the initial learning rate.
@@ -98,6 +100,7 @@ impl Scale {
                 ndf: 8,
                 batch_size: 1,
                 residual: false,
+                monochrome_nir: false,
                 lr: 2e-4,
                 n_epochs: 2,
                 n_epochs_decay: 2,
@@ -120,6 +123,7 @@ impl Scale {
                 ndf: 32,
                 batch_size: 1,
                 residual: true,
+                monochrome_nir: false,
                 lr: 2e-4,
                 n_epochs: 2,
                 n_epochs_decay: 1,
@@ -150,6 +154,7 @@ impl Scale {
                 ndf: 64,
                 batch_size: 1,
                 residual: false,
+                monochrome_nir: false,
                 lr: 2e-4,
                 n_epochs: 100,
                 n_epochs_decay: 80,
@@ -189,6 +194,7 @@ impl Settings {
                 ..Default::default()
             },
             residual: self.residual,
+            monochrome_b: self.monochrome_nir,
         }
     }
 }

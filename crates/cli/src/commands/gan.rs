@@ -231,6 +231,10 @@ pub struct TrainArgs {
     /// (not CycleGAN's; recorded in the checkpoint, so `visnir translate` needs no flag).
     #[arg(long)]
     residual: bool,
+    /// Domain B is grey (NIR): the A -> B generator writes the mean of its output's channels
+    /// into all three, as CycleGAN's `--output_nc 1` (recorded in the checkpoint).
+    #[arg(long)]
+    monochrome_b: bool,
     /// Pairs per iteration, 1 to 1024 (CycleGAN: 1; instance norm stays per image).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1024))]
     batch_size: u64,
@@ -392,6 +396,7 @@ pub fn run_train(args: TrainArgs) -> Result<(), CliError> {
             ..Default::default()
         },
         residual: args.residual,
+        monochrome_b: args.monochrome_b,
     };
     let config = TrainConfig {
         n_epochs: args.epochs as usize,

@@ -40,6 +40,7 @@ fn tiny_gan(
             ..Default::default()
         },
         residual: false,
+        monochrome_b: false,
     };
     let gan = CycleGan::new(config, AdamConfig::default(), 0, device).unwrap();
     let init =

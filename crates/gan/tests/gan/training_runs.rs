@@ -22,6 +22,7 @@ pub(crate) fn config() -> TrainConfig {
                 ..Default::default()
             },
             residual: false,
+            monochrome_b: false,
         },
         loss: LossWeights::AUTHORS_CODE,
         adam: AdamConfig::default(),
@@ -267,4 +268,55 @@ fn an_untrained_residual_generator_is_the_identity_and_its_checkpoint_says_so() 
         Err(e) => e.to_string(),
     };
     assert!(err.contains("residual"), "{err}");
+}
+
+#[test]
+fn a_monochrome_generator_outputs_grey_and_its_checkpoint_says_so() {
+    use candle_core::{Module, Tensor};
+    let device = Device::Cpu;
+    let data = pairs();
+    let mut grey = config();
+    grey.model.residual = true;
+    grey.model.monochrome_b = true;
+    grey.ema_decay = 0.5;
+    let dir = scratch("monochrome");
+    let mut trainer = Trainer::new(grey, &dir, false, &device).unwrap();
+    let x = Tensor::rand(-1f32, 1f32, (1, 3, 32, 32), &device).unwrap();
+    let channel_spread = |y: &Tensor| {
+        let first = y.narrow(1, 0, 1).unwrap();
+        (1..3)
+            .map(|c| crate::max_diff(&y.narrow(1, c, 1).unwrap(), &first))
+            .fold(0f32, f32::max)
+    };
+    let start = trainer.model().g_a.forward(&x).unwrap();
+    assert_eq!(channel_spread(&start), 0.0, "G_A's output is grey");
+    let mean = x.mean_keepdim(1).unwrap().broadcast_as(x.shape()).unwrap();
+    assert!(
+        crate::max_diff(&start, &mean) < 1e-6,
+        "an untrained residual G_A gives its input's grey"
+    );
+    trainer.run(&data, None, |_, _| {}).unwrap();
+    let trained = trainer.model().g_a.forward(&x).unwrap();
+    assert_eq!(channel_spread(&trained), 0.0, "still grey after training");
+    assert!(
+        channel_spread(&trainer.model().g_b.forward(&x).unwrap()) > 1e-3,
+        "G_B's output keeps its colours"
+    );
+
+    let load = |direction| {
+        visnir_gan::load_generator(&checkpoint_path(&dir), direction, None, &device).unwrap()
+    };
+    let a = load(visnir_gan::Direction::AToB);
+    assert!(a.is_monochrome());
+    assert_eq!(channel_spread(&a.forward(&x).unwrap()), 0.0);
+    assert!(!load(visnir_gan::Direction::BToA).is_monochrome());
+
+    let mut colour = config();
+    colour.model.residual = true;
+    colour.ema_decay = 0.5;
+    let err = match Trainer::new(colour, &dir, true, &device) {
+        Ok(_) => panic!("a grey checkpoint resumed into a colour model"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("grey"), "{err}");
 }
