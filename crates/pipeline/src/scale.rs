@@ -10,9 +10,10 @@ use visnir_gan::{Architecture, CycleGanConfig, DiscriminatorConfig};
 pub enum Scale {
     /// A few subjects at 32 x 32 for a few steps: the CI regression run.
     Tiny,
-    /// The synthetic default for a CPU: 64 x 64, small residual networks (two ResNet blocks),
-    /// three short epochs (2 + 1 of decay), and the embedding-consistency and subject-contrast
-    /// losses in the pixel-consistency methods.
+    /// The synthetic default for a CPU: 64 x 64, small residual networks (two ResNet blocks)
+    /// with a grey VIS -> NIR output, three short epochs (2 + 1 of decay), and in the
+    /// pixel-consistency methods a pixel weight of 100 and the embedding-consistency and
+    /// subject-contrast losses.
     Quick,
     /// The quick scale trained for 4 + 4 epochs instead of 2 + 1, with learning curves on
     /// held-out pairs of the training subjects: the longer CPU run (under an hour on two cores).
@@ -123,7 +124,7 @@ impl Scale {
                 ndf: 32,
                 batch_size: 1,
                 residual: true,
-                monochrome_nir: false,
+                monochrome_nir: true,
                 lr: 2e-4,
                 n_epochs: 2,
                 n_epochs_decay: 1,
@@ -132,7 +133,7 @@ impl Scale {
                 synth: (40, 1, 1),
                 validation_pairs: 0,
                 validate_every: 0,
-                pixel: 10.0,
+                pixel: 100.0,
                 adversarial: 1.0,
                 cycle: None,
                 embedding: 50.0,
