@@ -183,7 +183,8 @@ pub fn load_checkpoint(
                 "G_A outputs are"
             };
             return Err(format(format!(
-                "the checkpoint's {what} {}, the model's are {}",
+                "the checkpoint's {what} {}, the model's are {}; resume with the same \
+                 options, or start a new run in another output directory",
                 kind(saved),
                 kind(model)
             )));
