@@ -48,6 +48,35 @@ pub(crate) fn visnir_metadata(header: &safetensors::tensor::Metadata) -> Option<
     serde_json::from_str(header.metadata().as_ref()?.get("visnir")?).ok()
 }
 
+/// What a visnir checkpoint's metadata says about its generators; files without it hold plain
+/// ones.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct GeneratorKind {
+    /// The generators add their output to their input.
+    pub residual: bool,
+    /// G_A's output is grey.
+    pub monochrome_b: bool,
+}
+
+impl GeneratorKind {
+    /// The kind of `gan`'s generators.
+    fn of(gan: &CycleGan) -> Self {
+        Self {
+            residual: gan.g_a.is_residual(),
+            monochrome_b: gan.g_a.is_monochrome(),
+        }
+    }
+
+    /// The kind recorded in a checkpoint's visnir metadata (absent keys: false).
+    pub(crate) fn from_meta(meta: &serde_json::Value) -> Self {
+        let flag = |key: &str| meta[key].as_bool().unwrap_or(false);
+        Self {
+            residual: flag("residual"),
+            monochrome_b: flag("monochrome_b"),
+        }
+    }
+}
+
 /// Writes a checkpoint atomically: a crash mid-write leaves the previous file intact. `settings`
 /// (the run's options, e.g. [`crate::TrainConfig::settings`]) are stored with it, so that a
 /// resume with other options is refused.
@@ -80,6 +109,7 @@ pub fn save_checkpoint(
             tensors.push((format!("pool.{tag}.{i:03}"), image.clone()));
         }
     }
+    let kind = GeneratorKind::of(gan);
     let meta = json!({
         "format": "visnir-cyclegan-checkpoint-2",
         "global_step": progress.global_step,
@@ -91,8 +121,8 @@ pub fn save_checkpoint(
         "opt_d_lr": opt_d.lr(),
         "pool_a_rng": rng_json(pools[0].rng()),
         "pool_b_rng": rng_json(pools[1].rng()),
-        "residual": gan.g_a.is_residual(),
-        "monochrome_b": gan.g_a.is_monochrome(),
+        "residual": kind.residual,
+        "monochrome_b": kind.monochrome_b,
         "settings": settings,
     });
     let metadata = HashMap::from([("visnir".to_string(), meta.to_string())]);
@@ -164,24 +194,26 @@ pub fn load_checkpoint(
             )));
         }
     }
-    let flags = [
+    let (saved, model) = (GeneratorKind::from_meta(&meta), GeneratorKind::of(gan));
+    let differences = [
         (
-            "residual",
-            gan.g_a.is_residual(),
+            saved.residual,
+            model.residual,
+            "generators are",
             "residual",
             "not residual",
         ),
-        ("monochrome_b", gan.g_a.is_monochrome(), "grey", "colour"),
+        (
+            saved.monochrome_b,
+            model.monochrome_b,
+            "G_A outputs are",
+            "grey",
+            "colour",
+        ),
     ];
-    for (key, model, yes, no) in flags {
-        let saved = meta[key].as_bool().unwrap_or(false);
+    for (saved, model, what, yes, no) in differences {
         if saved != model {
             let kind = |b: bool| if b { yes } else { no };
-            let what = if key == "residual" {
-                "generators are"
-            } else {
-                "G_A outputs are"
-            };
             return Err(format(format!(
                 "the checkpoint's {what} {}, the model's are {}; resume with the same \
                  options, or start a new run in another output directory",

@@ -89,6 +89,18 @@ pub struct CycleGanConfig {
     pub monochrome_b: bool,
 }
 
+impl CycleGanConfig {
+    /// Both generators under `vb` (`G_A`, `G_B`) as this configuration builds them: residual or
+    /// not, G_A grey when domain B is.
+    pub(crate) fn generators(&self, vb: &VarBuilder) -> Result<(Generator, Generator)> {
+        let g_a = Generator::new(self.generator, vb.pp("G_A"))?
+            .with_residual(self.residual)
+            .with_monochrome(self.monochrome_b);
+        let g_b = Generator::new(self.generator, vb.pp("G_B"))?.with_residual(self.residual);
+        Ok((g_a, g_b))
+    }
+}
+
 /// The four networks with their variables (names `G_A.*`, `G_B.*`, `D_A.*`, `D_B.*`) and
 /// both optimisers.
 pub struct CycleGan {
@@ -154,10 +166,7 @@ impl CycleGan {
     ) -> Result<Self> {
         let varmap = VarMap::new();
         let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
-        let g_a = Generator::new(config.generator, vb.pp("G_A"))?
-            .with_residual(config.residual)
-            .with_monochrome(config.monochrome_b);
-        let g_b = Generator::new(config.generator, vb.pp("G_B"))?.with_residual(config.residual);
+        let (g_a, g_b) = config.generators(&vb)?;
         let d_a = NLayerDiscriminator::new(config.discriminator, vb.pp("D_A"))?;
         let d_b = NLayerDiscriminator::new(config.discriminator, vb.pp("D_B"))?;
         visnir_nn::reseed_weights(&varmap, seed)?;

@@ -8,6 +8,7 @@ use std::path::Path;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 
+use crate::checkpoint::GeneratorKind;
 use crate::error::LoadError;
 use crate::generator::{FfeGeneratorConfig, Generator, GeneratorConfig};
 use crate::resnet_generator::ResnetGeneratorConfig;
@@ -19,13 +20,6 @@ pub enum Direction {
     AToB,
     /// `G_B`: domain B to A.
     BToA,
-}
-
-/// What a visnir checkpoint's metadata says about its generators (other files hold plain ones).
-#[derive(Debug, Clone, Copy, Default)]
-struct GeneratorKind {
-    residual: bool,
-    monochrome_b: bool,
 }
 
 /// The tensors of `path` and what its visnir metadata says about the generators.
@@ -43,15 +37,11 @@ fn read_tensors(path: &Path) -> Result<(HashMap<String, Tensor>, GeneratorKind),
     }
     let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
         .map_err(|e| fail(format!("neither safetensors nor a PyTorch zip: {e}")))?;
-    let meta = safetensors::SafeTensors::read_metadata(&bytes)
+    let kind = safetensors::SafeTensors::read_metadata(&bytes)
         .ok()
         .and_then(|(_, header)| crate::checkpoint::visnir_metadata(&header))
+        .map(|meta| GeneratorKind::from_meta(&meta))
         .unwrap_or_default();
-    let flag = |key: &str| meta[key].as_bool().unwrap_or(false);
-    let kind = GeneratorKind {
-        residual: flag("residual"),
-        monochrome_b: flag("monochrome_b"),
-    };
     Ok((tensors, kind))
 }
 

@@ -46,10 +46,7 @@ impl WeightAverage {
         }
         let varmap = VarMap::new();
         let vb = VarBuilder::from_varmap(&varmap, DType::F32, device);
-        let g_a = Generator::new(config.generator, vb.pp("G_A"))?
-            .with_residual(config.residual)
-            .with_monochrome(config.monochrome_b);
-        let g_b = Generator::new(config.generator, vb.pp("G_B"))?.with_residual(config.residual);
+        let (g_a, g_b) = config.generators(&vb)?;
         let pairs = {
             let poisoned = || candle_core::Error::Msg("poisoned var map".into());
             let averaged = varmap.data().lock().map_err(|_| poisoned())?;
