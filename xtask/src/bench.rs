@@ -270,6 +270,7 @@ fn gan(repeats: usize) -> anyhow::Result<()> {
             },
             residual: false,
             monochrome_b: false,
+            skip_affine: false,
         };
         let mut model = CycleGan::new(model_config, AdamConfig::default(), 0, &device)?;
         let a = Tensor::randn(0f32, 0.5, (1, 3, size, size), &device)?;
@@ -353,6 +354,7 @@ fn ffe_training() -> anyhow::Result<()> {
             discriminator: DiscriminatorConfig::default(),
             residual: false,
             monochrome_b: false,
+            skip_affine: false,
         },
         loss: LossWeights::LPC,
         adam: AdamConfig::default(),

@@ -179,6 +179,7 @@ fn time_models(device: &Device, size: usize, repeats: usize) -> anyhow::Result<V
                 discriminator: DiscriminatorConfig::default(),
                 residual: false,
                 monochrome_b: false,
+                skip_affine: false,
             },
             AdamConfig::default(),
             0,

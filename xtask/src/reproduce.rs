@@ -65,6 +65,11 @@ pub struct ReproduceArgs {
     /// the paper).
     #[arg(long)]
     monochrome_nir: Option<bool>,
+    /// Override the scale's skip affine of residual generators: their input scaled and shifted
+    /// per channel by learned values before their output is added (`true`; the quick scale) or
+    /// the plain input (`false`).
+    #[arg(long)]
+    skip_affine: Option<bool>,
     /// Override the scale's training pairs per iteration, 1 to 1024 (instance norm stays per
     /// image).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
@@ -171,6 +176,7 @@ pub fn run(args: ReproduceArgs, table: PaperTable) -> anyhow::Result<()> {
     settings.size = args.size.unwrap_or(settings.size);
     settings.residual = args.residual.unwrap_or(settings.residual);
     settings.monochrome_nir = args.monochrome_nir.unwrap_or(settings.monochrome_nir);
+    settings.skip_affine = args.skip_affine.unwrap_or(settings.skip_affine);
     settings.n_blocks = args.n_blocks.map_or(settings.n_blocks, |n| n as usize);
     settings.pixel = args.pixel_weight.unwrap_or(settings.pixel);
     settings.adversarial = args.adversarial_weight.unwrap_or(settings.adversarial);

@@ -31,6 +31,8 @@ impl Default for AdamConfig {
 #[derive(Debug)]
 pub struct Adam {
     vars: Vec<Var>,
+    /// Each variable's multiple of the learning rate (1 unless set by [`Adam::with_lr_scale`]).
+    lr_scales: Vec<f64>,
     first: Vec<Tensor>,
     second: Vec<Tensor>,
     step: u64,
@@ -49,12 +51,25 @@ impl Adam {
             .map(|v| v.zeros_like())
             .collect::<Result<Vec<_>>>()?;
         Ok(Self {
+            lr_scales: vec![1.0; vars.len()],
             vars,
             first,
             second,
             step: 0,
             config,
         })
+    }
+
+    /// The same optimiser with the variables holding `tensors` learning at `scale` times the
+    /// learning rate (and its schedule).
+    pub fn with_lr_scale(mut self, tensors: &[Tensor], scale: f64) -> Self {
+        let ids: std::collections::HashSet<_> = tensors.iter().map(Tensor::id).collect();
+        for (var, s) in self.vars.iter().zip(&mut self.lr_scales) {
+            if ids.contains(&var.as_tensor().id()) {
+                *s = scale;
+            }
+        }
+        self
     }
 
     /// Applies one update from the gradients in `grads` (variables without one are left alone).
@@ -79,10 +94,12 @@ impl Adam {
         let t = self.step as i32;
         let step_size = lr / (1.0 - beta1.powi(t));
         let correction2 = (1.0 - beta2.powi(t)).sqrt();
-        for ((var, m), v) in self.vars.iter().zip(&mut self.first).zip(&mut self.second) {
+        let moments = self.first.iter_mut().zip(&mut self.second);
+        for ((var, scale), (m, v)) in self.vars.iter().zip(&self.lr_scales).zip(moments) {
             let Some(g) = grads.get(var.as_tensor()) else {
                 continue;
             };
+            let step_size = step_size * scale;
             let factors = AdamFactors {
                 beta1,
                 beta2,

@@ -56,6 +56,8 @@ pub(crate) struct GeneratorKind {
     pub residual: bool,
     /// G_A's output is grey.
     pub monochrome_b: bool,
+    /// The generators have a learned skip affine.
+    pub skip_affine: bool,
 }
 
 impl GeneratorKind {
@@ -64,6 +66,7 @@ impl GeneratorKind {
         Self {
             residual: gan.g_a.is_residual(),
             monochrome_b: gan.g_a.is_monochrome(),
+            skip_affine: gan.g_a.has_skip_affine(),
         }
     }
 
@@ -73,6 +76,7 @@ impl GeneratorKind {
         Self {
             residual: flag("residual"),
             monochrome_b: flag("monochrome_b"),
+            skip_affine: flag("skip_affine"),
         }
     }
 }
@@ -123,6 +127,7 @@ pub fn save_checkpoint(
         "pool_b_rng": rng_json(pools[1].rng()),
         "residual": kind.residual,
         "monochrome_b": kind.monochrome_b,
+        "skip_affine": kind.skip_affine,
         "settings": settings,
     });
     let metadata = HashMap::from([("visnir".to_string(), meta.to_string())]);
@@ -209,6 +214,13 @@ pub fn load_checkpoint(
             "G_A outputs are",
             "grey",
             "colour",
+        ),
+        (
+            saved.skip_affine,
+            model.skip_affine,
+            "generators' skips are",
+            "learned affines",
+            "the identity",
         ),
     ];
     for (saved, model, what, yes, no) in differences {

@@ -87,16 +87,28 @@ pub struct CycleGanConfig {
     /// Domain B is grey: G_A's output is monochrome (see [`Generator`]; CycleGAN's default
     /// outputs three free channels).
     pub monochrome_b: bool,
+    /// Residual generators scale and shift their input per channel by learned values before
+    /// adding their output (see [`Generator::with_skip_affine`]; not in CycleGAN).
+    pub skip_affine: bool,
 }
+
+/// How many times the learning rate a skip affine's gains and shifts learn at. They are a few
+/// values per generator that have to travel tenths (the VIS -> NIR gains from 1 to 0.2-1.1)
+/// within a few hundred steps, where Adam moves a variable by about the learning rate per step.
+pub const SKIP_AFFINE_LR_SCALE: f64 = 100.0;
 
 impl CycleGanConfig {
     /// Both generators under `vb` (`G_A`, `G_B`) as this configuration builds them: residual or
-    /// not, G_A grey when domain B is.
+    /// not, with a skip affine or not, G_A grey when domain B is.
     pub(crate) fn generators(&self, vb: &VarBuilder) -> Result<(Generator, Generator)> {
-        let g_a = Generator::new(self.generator, vb.pp("G_A"))?
-            .with_residual(self.residual)
-            .with_monochrome(self.monochrome_b);
-        let g_b = Generator::new(self.generator, vb.pp("G_B"))?.with_residual(self.residual);
+        let generator = |name: &str| {
+            let vb = vb.pp(name);
+            Generator::new(self.generator, vb.clone())?
+                .with_residual(self.residual)
+                .with_skip_affine(self.skip_affine, vb)
+        };
+        let g_a = generator("G_A")?.with_monochrome(self.monochrome_b);
+        let g_b = generator("G_B")?;
         Ok((g_a, g_b))
     }
 }
@@ -187,7 +199,9 @@ impl CycleGan {
         // on rounding noise alone, which changes nothing but makes runs irreproducible.
         let fixed_g = [g_a.norm_cancelled_biases(), g_b.norm_cancelled_biases()].concat();
         let fixed_d = [d_a.norm_cancelled_biases(), d_b.norm_cancelled_biases()].concat();
-        let opt_g = Adam::new(trainable_vars(&varmap, &["G_A.", "G_B."], &fixed_g)?, adam)?;
+        let skips = [g_a.skip_affine_vars(), g_b.skip_affine_vars()].concat();
+        let opt_g = Adam::new(trainable_vars(&varmap, &["G_A.", "G_B."], &fixed_g)?, adam)?
+            .with_lr_scale(&skips, SKIP_AFFINE_LR_SCALE);
         let opt_d = Adam::new(trainable_vars(&varmap, &["D_A.", "D_B."], &fixed_d)?, adam)?;
         Ok(Self {
             g_a,

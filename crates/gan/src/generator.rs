@@ -64,6 +64,14 @@ impl GeneratorConfig {
     pub fn uses_ffe(&self) -> bool {
         matches!(self, Self::Ffe(_))
     }
+
+    /// Channels of the images the generator takes.
+    pub fn input_channels(&self) -> usize {
+        match self {
+            Self::Resnet(c) => c.input_nc,
+            Self::Ffe(_) => 3,
+        }
+    }
 }
 
 /// Size of the FFE generator.
@@ -146,15 +154,28 @@ enum Network {
     Ffe(Box<FfeGenerator>),
 }
 
+/// The learned identity path of a residual generator: each input channel scaled by `gain`
+/// (starting at 1) and moved by `shift` (starting at 0) before the network's output is added.
+/// The network's instance norms make its output blind to the input's brightness and contrast,
+/// so without it a residual generator passes them through unchanged.
+#[derive(Debug, Clone)]
+struct SkipAffine {
+    gain: Tensor,
+    shift: Tensor,
+}
+
 /// Either generator, optionally residual: it then adds its tanh output to its input (clamped to
 /// [-1, 1]), so that with its output convolution at zero an untrained generator is the
-/// identity and training learns the change from VIS to NIR rather than the whole image.
+/// identity and training learns the change from VIS to NIR rather than the whole image; with a
+/// skip affine the input is first scaled and shifted per channel by learned values.
 /// A monochrome generator writes the mean of its output's channels into each of them, as
 /// CycleGAN's one-channel output (`output_nc 1`) for a grey domain such as NIR.
 #[derive(Debug, Clone)]
 pub struct Generator {
     network: Network,
+    input_channels: usize,
     residual: bool,
+    skip: Option<SkipAffine>,
     monochrome: bool,
 }
 
@@ -167,7 +188,9 @@ impl Generator {
         };
         Ok(Self {
             network,
+            input_channels: cfg.input_channels(),
             residual: false,
+            skip: None,
             monochrome: false,
         })
     }
@@ -180,6 +203,38 @@ impl Generator {
     /// Whether the generator adds its output to its input.
     pub fn is_residual(&self) -> bool {
         self.residual
+    }
+
+    /// The same generator with a learned skip affine (`skip.gain`, `skip.shift` under `vb`, one
+    /// value per input channel, starting at the identity) if `skip_affine`; it acts only when
+    /// the generator is residual.
+    pub fn with_skip_affine(self, skip_affine: bool, vb: VarBuilder) -> Result<Self> {
+        if !skip_affine {
+            return Ok(Self { skip: None, ..self });
+        }
+        let vb = vb.pp("skip");
+        let shape = (1, self.input_channels, 1, 1);
+        let skip = SkipAffine {
+            gain: vb.get_with_hints(shape, "gain", candle_nn::Init::Const(1.0))?,
+            shift: vb.get_with_hints(shape, "shift", candle_nn::Init::Const(0.0))?,
+        };
+        Ok(Self {
+            skip: Some(skip),
+            ..self
+        })
+    }
+
+    /// Whether the generator has a learned skip affine.
+    pub fn has_skip_affine(&self) -> bool {
+        self.skip.is_some()
+    }
+
+    /// The skip affine's gain and shift (none without one).
+    pub fn skip_affine_vars(&self) -> Vec<Tensor> {
+        self.skip
+            .iter()
+            .flat_map(|s| [s.gain.clone(), s.shift.clone()])
+            .collect()
     }
 
     /// The same generator, with a grey output or not.
@@ -219,7 +274,11 @@ impl Module for Generator {
             Network::Ffe(g) => g.forward(x)?,
         };
         let y = if self.residual {
-            (x + y)?.clamp(-1f32, 1f32)?
+            let identity = match &self.skip {
+                Some(s) => x.broadcast_mul(&s.gain)?.broadcast_add(&s.shift)?,
+                None => x.clone(),
+            };
+            (identity + y)?.clamp(-1f32, 1f32)?
         } else {
             y
         };

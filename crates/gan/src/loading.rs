@@ -136,11 +136,14 @@ pub fn load_generator(
         })?),
     };
     let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
-    Ok(Generator::new(config, vb)
-        .map_err(|source| LoadError::Candle {
-            path: path.to_path_buf(),
-            source,
-        })?
+    let candle = |source| LoadError::Candle {
+        path: path.to_path_buf(),
+        source,
+    };
+    Ok(Generator::new(config, vb.clone())
+        .map_err(candle)?
         .with_residual(kind.residual)
+        .with_skip_affine(kind.skip_affine, vb)
+        .map_err(candle)?
         .with_monochrome(kind.monochrome_b && direction == Direction::AToB))
 }

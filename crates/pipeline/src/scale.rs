@@ -11,7 +11,8 @@ pub enum Scale {
     /// A few subjects at 32 x 32 for a few steps: the CI regression run.
     Tiny,
     /// The synthetic default for a CPU: 64 x 64, small residual networks (two ResNet blocks)
-    /// with a grey VIS -> NIR output, three short epochs (2 + 1 of decay), and in the
+    /// with a learned skip affine and a grey VIS -> NIR output, three short epochs (2 + 1 of
+    /// decay), and in the
     /// pixel-consistency methods a pixel weight of 100 and the embedding-consistency and
     /// subject-contrast losses.
     Quick,
@@ -54,6 +55,9 @@ pub struct Settings {
     pub residual: bool,
     /// The VIS -> NIR generator's output is grey, as the NIR photos are (not in the paper).
     pub monochrome_nir: bool,
+    /// Residual generators scale and shift their input per channel by learned values (not in
+    /// the paper).
+    pub skip_affine: bool,
     /// Adam learning rate.
     pub lr: f64,
     /// Epochs at the initial learning rate.
@@ -102,6 +106,7 @@ impl Scale {
                 batch_size: 1,
                 residual: false,
                 monochrome_nir: false,
+                skip_affine: false,
                 lr: 2e-4,
                 n_epochs: 2,
                 n_epochs_decay: 2,
@@ -125,6 +130,7 @@ impl Scale {
                 batch_size: 1,
                 residual: true,
                 monochrome_nir: true,
+                skip_affine: true,
                 lr: 2e-4,
                 n_epochs: 2,
                 n_epochs_decay: 1,
@@ -156,6 +162,7 @@ impl Scale {
                 batch_size: 1,
                 residual: false,
                 monochrome_nir: false,
+                skip_affine: false,
                 lr: 2e-4,
                 n_epochs: 100,
                 n_epochs_decay: 80,
@@ -196,6 +203,7 @@ impl Settings {
             },
             residual: self.residual,
             monochrome_b: self.monochrome_nir,
+            skip_affine: self.skip_affine,
         }
     }
 }

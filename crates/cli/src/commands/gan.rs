@@ -235,6 +235,11 @@ pub struct TrainArgs {
     /// into all three, as CycleGAN's `--output_nc 1` (recorded in the checkpoint).
     #[arg(long)]
     monochrome_b: bool,
+    /// With --residual: the generators scale and shift their input per channel by learned
+    /// values (starting at the identity, learning at 100x the learning rate) before adding their
+    /// output, so that they can change its brightness and contrast (recorded in the checkpoint).
+    #[arg(long, requires = "residual")]
+    skip_affine: bool,
     /// Pairs per iteration, 1 to 1024 (CycleGAN: 1; instance norm stays per image).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1024))]
     batch_size: u64,
@@ -397,6 +402,7 @@ pub fn run_train(args: TrainArgs) -> Result<(), CliError> {
         },
         residual: args.residual,
         monochrome_b: args.monochrome_b,
+        skip_affine: args.skip_affine,
     };
     let config = TrainConfig {
         n_epochs: args.epochs as usize,

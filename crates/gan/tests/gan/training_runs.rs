@@ -23,6 +23,7 @@ pub(crate) fn config() -> TrainConfig {
             },
             residual: false,
             monochrome_b: false,
+            skip_affine: false,
         },
         loss: LossWeights::AUTHORS_CODE,
         adam: AdamConfig::default(),
@@ -319,4 +320,77 @@ fn a_monochrome_generator_outputs_grey_and_its_checkpoint_says_so() {
         Err(e) => e.to_string(),
     };
     assert!(err.contains("grey"), "{err}");
+}
+
+#[test]
+fn a_skip_affine_starts_at_the_identity_learns_fast_and_its_checkpoint_says_so() {
+    use candle_core::{Module, Tensor};
+    let device = Device::Cpu;
+    let data = pairs();
+    let mut affine = config();
+    affine.model.residual = true;
+    affine.model.skip_affine = true;
+    let dir = scratch("skip-affine");
+    let mut trainer = Trainer::new(affine, &dir, false, &device).unwrap();
+    let x = Tensor::rand(-1f32, 1f32, (1, 3, 32, 32), &device).unwrap();
+    for g in [&trainer.model().g_a, &trainer.model().g_b] {
+        assert!(g.has_skip_affine());
+        assert_eq!(
+            crate::max_diff(&g.forward(&x).unwrap(), &x),
+            0.0,
+            "an untrained residual generator with a skip affine is the identity"
+        );
+    }
+    trainer.run(&data, None, |_, _| {}).unwrap();
+    let skips = [
+        trainer.model().g_a.skip_affine_vars(),
+        trainer.model().g_b.skip_affine_vars(),
+    ]
+    .concat();
+    let gain_moves: Vec<f32> = skips
+        .iter()
+        .step_by(2)
+        .flat_map(|gain| {
+            (gain - 1.0)
+                .unwrap()
+                .abs()
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(
+        gain_moves.len(),
+        6,
+        "one gain per input channel and generator"
+    );
+    // Adam moves a variable by at most about the learning rate per step: six steps at 2e-4.
+    let plain_reach = 6.0 * affine.adam.lr as f32;
+    let largest = gain_moves.iter().copied().fold(0f32, f32::max);
+    assert!(
+        largest > 3.0 * plain_reach,
+        "the gains learn at a multiple of the learning rate: moved {largest}, a plain \
+         variable can move {plain_reach}"
+    );
+
+    let a = visnir_gan::load_generator(
+        &checkpoint_path(&dir),
+        visnir_gan::Direction::AToB,
+        None,
+        &device,
+    )
+    .unwrap();
+    assert!(a.has_skip_affine());
+    let trained = trainer.model().g_a.forward(&x).unwrap();
+    assert_eq!(crate::max_diff(&a.forward(&x).unwrap(), &trained), 0.0);
+
+    let mut plain = config();
+    plain.model.residual = true;
+    let err = match Trainer::new(plain, &dir, true, &device) {
+        Ok(_) => panic!("a checkpoint with skip affines resumed into a model without"),
+        Err(e) => e.to_string(),
+    };
+    assert!(err.contains("learned affines"), "{err}");
 }

@@ -263,11 +263,12 @@ fn the_scale_loss_weights_reach_only_the_pixel_consistency_methods() {
         "the authors' code keeps its own cycle weight"
     );
     assert_eq!(Scale::Paper.settings().pixel, 10.0, "the paper's gamma");
-    for (scale, grey) in [(Scale::Quick, true), (Scale::Paper, false)] {
+    for (scale, quick) in [(Scale::Quick, true), (Scale::Paper, false)] {
         let model = visnir_pipeline::train_config(Method::Basic, &scale.settings(), None, 0)
             .unwrap()
             .model;
-        assert_eq!(model.monochrome_b, grey, "{scale:?}'s VIS -> NIR output");
+        assert_eq!(model.monochrome_b, quick, "{scale:?}'s VIS -> NIR output");
+        assert_eq!(model.skip_affine, quick, "{scale:?}'s skip affine");
     }
     assert!(visnir_pipeline::train_config(Method::NoTranslation, &settings, None, 0).is_err());
 }
