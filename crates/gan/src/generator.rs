@@ -206,10 +206,10 @@ impl Generator {
     }
 
     /// The same generator with a learned skip affine (`skip.gain`, `skip.shift` under `vb`, one
-    /// value per input channel, starting at the identity) if `skip_affine`; it acts only when
-    /// the generator is residual.
+    /// value per input channel, starting at the identity) if `skip_affine` and the generator is
+    /// residual (set [`Self::with_residual`] first): only a residual generator has a skip.
     pub fn with_skip_affine(self, skip_affine: bool, vb: VarBuilder) -> Result<Self> {
-        if !skip_affine {
+        if !(skip_affine && self.residual) {
             return Ok(Self { skip: None, ..self });
         }
         let vb = vb.pp("skip");

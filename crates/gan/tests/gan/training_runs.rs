@@ -393,4 +393,13 @@ fn a_skip_affine_starts_at_the_identity_learns_fast_and_its_checkpoint_says_so()
         Err(e) => e.to_string(),
     };
     assert!(err.contains("learned affines"), "{err}");
+
+    let mut not_residual = config();
+    not_residual.model.skip_affine = true;
+    let trainer =
+        Trainer::new(not_residual, &scratch("skip-affine-plain"), false, &device).unwrap();
+    assert!(
+        !trainer.model().g_a.has_skip_affine() && !trainer.model().g_b.has_skip_affine(),
+        "a generator that is not residual has no skip to scale"
+    );
 }
