@@ -56,6 +56,10 @@ pub struct ReproduceArgs {
     /// Override the scale's number of ResNet blocks in both generator kinds (0 to 64).
     #[arg(long, value_parser = clap::value_parser!(u64).range(0..=64))]
     n_blocks: Option<u64>,
+    /// Override the scale's filters in the ResNet generator's first layer (its ResNet blocks
+    /// have 4x as many; the FFE generator's widths are fixed by its trunk), 1 to 256.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=256))]
+    ngf: Option<u64>,
     /// Override the scale's generators: residual (`true`: they add their output to their input
     /// and start at the identity; the quick scale) or CycleGAN's (`false`; the paper).
     #[arg(long)]
@@ -70,6 +74,11 @@ pub struct ReproduceArgs {
     /// the plain input (`false`).
     #[arg(long)]
     skip_affine: Option<bool>,
+    /// Override the scale's augmentation: each training pair resized by 286 / 256 and randomly
+    /// cropped back to the crop size (`true`; CycleGAN's and the paper's) or kept at the test
+    /// images' scale and only flipped (`false`; the quick scale).
+    #[arg(long)]
+    resize_and_crop: Option<bool>,
     /// Override the scale's training pairs per iteration, 1 to 1024 (instance norm stays per
     /// image).
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
@@ -177,7 +186,9 @@ pub fn run(args: ReproduceArgs, table: PaperTable) -> anyhow::Result<()> {
     settings.residual = args.residual.unwrap_or(settings.residual);
     settings.monochrome_nir = args.monochrome_nir.unwrap_or(settings.monochrome_nir);
     settings.skip_affine = args.skip_affine.unwrap_or(settings.skip_affine);
+    settings.resize_and_crop = args.resize_and_crop.unwrap_or(settings.resize_and_crop);
     settings.n_blocks = args.n_blocks.map_or(settings.n_blocks, |n| n as usize);
+    settings.ngf = args.ngf.map_or(settings.ngf, |n| n as usize);
     settings.pixel = args.pixel_weight.unwrap_or(settings.pixel);
     settings.adversarial = args.adversarial_weight.unwrap_or(settings.adversarial);
     settings.cycle = args.cycle_weight.or(settings.cycle);

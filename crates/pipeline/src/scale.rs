@@ -12,9 +12,8 @@ pub enum Scale {
     Tiny,
     /// The synthetic default for a CPU: 64 x 64, small residual networks (two ResNet blocks)
     /// with a learned skip affine and a grey VIS -> NIR output, three short epochs (2 + 1 of
-    /// decay), and in the
-    /// pixel-consistency methods a pixel weight of 100 and the embedding-consistency and
-    /// subject-contrast losses.
+    /// decay) on pairs at the test images' scale (flips only), and in the pixel-consistency
+    /// methods a pixel weight of 100 and the embedding-consistency and subject-contrast losses.
     Quick,
     /// The quick scale trained for 4 + 4 epochs instead of 2 + 1, with learning curves on
     /// held-out pairs of the training subjects: the longer CPU run (under an hour on two cores).
@@ -51,6 +50,10 @@ pub struct Settings {
     pub ndf: usize,
     /// Training pairs per iteration.
     pub batch_size: usize,
+    /// CycleGAN's augmentation: each training pair resized by 286 / 256 and randomly cropped
+    /// back to `size` (the paper); without it the pairs keep the test images' scale and are
+    /// only flipped.
+    pub resize_and_crop: bool,
     /// Residual generators (start at the identity; not in the paper).
     pub residual: bool,
     /// The VIS -> NIR generator's output is grey, as the NIR photos are (not in the paper).
@@ -104,6 +107,7 @@ impl Scale {
                 n_blocks: 2,
                 ndf: 8,
                 batch_size: 1,
+                resize_and_crop: true,
                 residual: false,
                 monochrome_nir: false,
                 skip_affine: false,
@@ -128,6 +132,7 @@ impl Scale {
                 n_blocks: 2,
                 ndf: 32,
                 batch_size: 1,
+                resize_and_crop: false,
                 residual: true,
                 monochrome_nir: true,
                 skip_affine: true,
@@ -160,6 +165,7 @@ impl Scale {
                 n_blocks: 6,
                 ndf: 64,
                 batch_size: 1,
+                resize_and_crop: true,
                 residual: false,
                 monochrome_nir: false,
                 skip_affine: false,

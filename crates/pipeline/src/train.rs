@@ -34,6 +34,9 @@ pub fn train_config(
     config.n_epochs = settings.n_epochs;
     config.n_epochs_decay = settings.n_epochs_decay;
     config.ema_decay = settings.ema_decay;
+    if !settings.resize_and_crop {
+        config.load_size = settings.size;
+    }
     if loss.pixel > 0.0 {
         config.loss.pixel = settings.pixel;
         config.loss.adversarial = settings.adversarial;

@@ -212,7 +212,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(0..=100_000))]
     epochs_decay: u64,
     /// Crop size fed to the networks, a multiple of 4 from 32 to 1024 (images are first
-    /// resized to size * 286 / 256).
+    /// resized to size * 286 / 256 unless --resize-and-crop false).
     #[arg(long, default_value_t = 256, value_parser = visnir_gan::parse_crop_side)]
     size: u32,
     /// Filters of the first ResNet-generator layer (1 to 512).
@@ -240,6 +240,11 @@ pub struct TrainArgs {
     /// output, so that they can change its brightness and contrast (recorded in the checkpoint).
     #[arg(long, requires = "residual")]
     skip_affine: bool,
+    /// CycleGAN's augmentation: each pair resized to size * 286 / 256 and randomly cropped back
+    /// to --size (`true`, the paper), or only resized to --size and flipped (`false`: the pairs
+    /// keep the scale of the images translated later).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    resize_and_crop: bool,
     /// Pairs per iteration, 1 to 1024 (CycleGAN: 1; instance norm stays per image).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1024))]
     batch_size: u64,
@@ -412,6 +417,11 @@ pub fn run_train(args: TrainArgs) -> Result<(), CliError> {
         batch_size: args.batch_size as usize,
         data: Some(data_fingerprint(&pairs)),
         ema_decay: args.ema_decay,
+        load_size: if args.resize_and_crop {
+            args.size * 286 / 256
+        } else {
+            args.size
+        },
         ..TrainConfig::cyclegan(
             model,
             LossWeights {

@@ -264,11 +264,18 @@ fn the_scale_loss_weights_reach_only_the_pixel_consistency_methods() {
     );
     assert_eq!(Scale::Paper.settings().pixel, 10.0, "the paper's gamma");
     for (scale, quick) in [(Scale::Quick, true), (Scale::Paper, false)] {
-        let model = visnir_pipeline::train_config(Method::Basic, &scale.settings(), None, 0)
-            .unwrap()
-            .model;
+        let config =
+            visnir_pipeline::train_config(Method::Basic, &scale.settings(), None, 0).unwrap();
+        let model = config.model;
         assert_eq!(model.monochrome_b, quick, "{scale:?}'s VIS -> NIR output");
         assert_eq!(model.skip_affine, quick, "{scale:?}'s skip affine");
+        let size = scale.settings().size;
+        let load_size = if quick { size } else { size * 286 / 256 };
+        assert_eq!(
+            (config.crop_size, config.load_size),
+            (size, load_size),
+            "{scale:?}'s augmentation: the paper resizes by 286 / 256 and crops, quick only flips"
+        );
     }
     assert!(visnir_pipeline::train_config(Method::NoTranslation, &settings, None, 0).is_err());
 }
