@@ -245,3 +245,27 @@ fn train_with_subject_folders() {
         &["--subject-weight", "A/<subject>/", "0 subjects"],
     );
 }
+
+#[test]
+fn train_without_resize_and_crop_records_it_and_a_resume_must_match() {
+    let dir = scratch_dir("train-no-resize");
+    let data = dir.join("data");
+    for side in ["A", "B"] {
+        std::fs::create_dir_all(data.join(side)).unwrap();
+    }
+    for i in 0..2 {
+        noise_image(i, &data.join(format!("A/{i}.png")));
+        noise_image(i + 10, &data.join(format!("B/{i}.png")));
+    }
+    let run = dir.join("run");
+    let flips_only = ["--epochs-decay", "0", "--resize-and-crop", "false"];
+    let out = train_tiny(&data, &run, &flips_only);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let out = train_tiny(&data, &run, &["--epochs-decay", "0", "--resume"]);
+    assert_fails(&out, 2, &["other settings", "load_size"]);
+    let resumed = [&flips_only[..], &["--resume"]].concat();
+    let out = train_tiny(&data, &run, &resumed);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+}
