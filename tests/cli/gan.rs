@@ -16,6 +16,17 @@ fn noise_image(seed: u32, path: &Path) {
     image.save(path).unwrap();
 }
 
+/// `pairs` noise images in `data/A` and their counterparts in `data/B`.
+fn noise_pairs(data: &Path, pairs: u32) {
+    for side in ["A", "B"] {
+        std::fs::create_dir_all(data.join(side)).unwrap();
+    }
+    for i in 0..pairs {
+        noise_image(i, &data.join(format!("A/{i}.png")));
+        noise_image(i + 10, &data.join(format!("B/{i}.png")));
+    }
+}
+
 /// `visnir train` of a tiny pixel-consistency model for one epoch, with `extra` options.
 fn train_tiny(data: &Path, run: &Path, extra: &[&str]) -> Output {
     let mut args = vec![
@@ -45,13 +56,7 @@ fn train_tiny(data: &Path, run: &Path, extra: &[&str]) -> Output {
 fn train_then_translate() {
     let dir = scratch_dir("train");
     let data = dir.join("data");
-    for side in ["A", "B"] {
-        std::fs::create_dir_all(data.join(side)).unwrap();
-    }
-    for i in 0..3 {
-        noise_image(i, &data.join(format!("A/{i}.png")));
-        noise_image(i + 10, &data.join(format!("B/{i}.png")));
-    }
+    noise_pairs(&data, 3);
     noise_image(99, &data.join("A/lonely.png"));
     let run = dir.join("run");
     let out = train_tiny(&data, &run, &["--epochs-decay", "1"]);
@@ -250,13 +255,7 @@ fn train_with_subject_folders() {
 fn train_without_resize_and_crop_records_it_and_a_resume_must_match() {
     let dir = scratch_dir("train-no-resize");
     let data = dir.join("data");
-    for side in ["A", "B"] {
-        std::fs::create_dir_all(data.join(side)).unwrap();
-    }
-    for i in 0..2 {
-        noise_image(i, &data.join(format!("A/{i}.png")));
-        noise_image(i + 10, &data.join(format!("B/{i}.png")));
-    }
+    noise_pairs(&data, 2);
     let run = dir.join("run");
     let flips_only = ["--epochs-decay", "0", "--resize-and-crop", "false"];
     let out = train_tiny(&data, &run, &flips_only);
