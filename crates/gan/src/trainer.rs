@@ -86,7 +86,7 @@ impl TrainConfig {
             discriminator_lr_factor: 1.0,
             n_epochs: 100,
             n_epochs_decay: 100,
-            load_size: crop_size * 286 / 256,
+            load_size: crop_size,
             crop_size,
             pool_size: 50,
             seed,
@@ -96,6 +96,19 @@ impl TrainConfig {
             data: None,
             ema_decay: 0.0,
         }
+        .with_resize_and_crop(true)
+    }
+
+    /// The same settings with CycleGAN's augmentation (`true`: each pair resized to
+    /// `crop_size * 286 / 256` and randomly cropped back) or without it (`false`: each pair
+    /// resized to `crop_size` and only flipped, the scale of the images translated later).
+    pub fn with_resize_and_crop(self, resize_and_crop: bool) -> Self {
+        let load_size = if resize_and_crop {
+            self.crop_size * 286 / 256
+        } else {
+            self.crop_size
+        };
+        Self { load_size, ..self }
     }
 
     /// The options that define a run (everything but the checkpoint interval), as saved in its

@@ -28,15 +28,13 @@ pub fn train_config(
     let (architecture, loss) = method
         .model()
         .ok_or_else(|| PipelineError::Invalid(format!("{} trains no model", method.label())))?;
-    let mut config = TrainConfig::cyclegan(settings.model(architecture), loss, settings.size, seed);
+    let mut config = TrainConfig::cyclegan(settings.model(architecture), loss, settings.size, seed)
+        .with_resize_and_crop(settings.resize_and_crop);
     config.adam.lr = settings.lr;
     config.batch_size = settings.batch_size;
     config.n_epochs = settings.n_epochs;
     config.n_epochs_decay = settings.n_epochs_decay;
     config.ema_decay = settings.ema_decay;
-    if !settings.resize_and_crop {
-        config.load_size = settings.size;
-    }
     if loss.pixel > 0.0 {
         config.loss.pixel = settings.pixel;
         config.loss.adversarial = settings.adversarial;

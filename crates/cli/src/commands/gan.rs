@@ -417,11 +417,6 @@ pub fn run_train(args: TrainArgs) -> Result<(), CliError> {
         batch_size: args.batch_size as usize,
         data: Some(data_fingerprint(&pairs)),
         ema_decay: args.ema_decay,
-        load_size: if args.resize_and_crop {
-            args.size * 286 / 256
-        } else {
-            args.size
-        },
         ..TrainConfig::cyclegan(
             model,
             LossWeights {
@@ -434,6 +429,7 @@ pub fn run_train(args: TrainArgs) -> Result<(), CliError> {
             args.size,
             args.seed,
         )
+        .with_resize_and_crop(args.resize_and_crop)
     };
     let mut trainer =
         Trainer::new(config, &args.out, args.resume, &device).map_err(|e| match e {
