@@ -1,9 +1,10 @@
 """PyTorch's side of `cargo xtask bench gan`, which runs it after its own measurements:
 ResnetGenerator forward at 128 and 256, one CycleGAN + Lpc training step at 64 (ngf 32, no
-identity loss, the quick scale's size), one CycleGAN step at 128 (ngf 64) with and without
-the identity loss, and one FFE-CycleGAN + Lpc step at 64 (ndf 32); batch 1, 2 threads.
+identity loss, the quick scale's size), one FFE-CycleGAN + Lpc step at 64 (ndf 32) and one
+CycleGAN step at 128 (ngf 64) with and without the identity loss; batch 1, 2 threads. With
+`--steps-64` only the two 64 x 64 steps, as `name ms` lines (the side-by-side rounds).
 
-    pip install torch && python xtask/reference/bench_cyclegan.py
+    pip install torch && python xtask/reference/bench_cyclegan.py [--steps-64]
 """
 import itertools
 import os
@@ -31,13 +32,6 @@ def median_ms(f, n):
     return sorted(times)[n // 2] * 1e3
 
 
-G = ResnetGenerator()
-for size in (128, 256):
-    x = torch.rand(1, 3, size, size) * 2 - 1
-    with torch.no_grad():
-        print(f"ResnetGenerator forward {size}: {median_ms(lambda: G(x), 7):.1f} ms")
-
-
 def step_time(size, ngf, identity, pixel, repeats):
     """Median time of one CycleGAN iteration (batch 1, cycle 10) at `size` with `ngf` / `ndf`."""
     nets = (ResnetGenerator(ngf=ngf), ResnetGenerator(ngf=ngf),
@@ -48,11 +42,6 @@ def step_time(size, ngf, identity, pixel, repeats):
     A = torch.rand(1, 3, size, size) * 2 - 1
     B = torch.rand(1, 3, size, size) * 2 - 1
     return median_ms(lambda: cyclegan_step(nets, opt_g, opt_d, A, B, identity=identity, pixel=pixel), repeats)
-
-
-print(f"CycleGAN + Lpc step 64, ngf 32, no identity: {step_time(64, 32, 0.0, 10.0, 9):.0f} ms")
-for identity in (False, True):
-    print(f"CycleGAN step 128, identity {identity}: {step_time(128, 64, 0.5 if identity else 0.0, 0.0, 5):.0f} ms")
 
 
 class TfSameConv(nn.Module):
@@ -111,4 +100,22 @@ def ffe_step_time(size, ndf, repeats):
     return median_ms(lambda: cyclegan_step(nets, opt_g, opt_d, A, B, cycle=1.0, pixel=10.0), repeats)
 
 
-print(f"FFE-CycleGAN + Lpc step 64, ndf 32: {ffe_step_time(64, 32, 7):.0f} ms")
+def main():
+    if sys.argv[1:] == ["--steps-64"]:
+        # One round of `cargo xtask bench gan`'s side-by-side rounds: the two 64 x 64 steps.
+        print(f"resnet64 {step_time(64, 32, 0.0, 10.0, 9):.1f}")
+        print(f"ffe64 {ffe_step_time(64, 32, 7):.1f}")
+        return
+    G = ResnetGenerator()
+    for size in (128, 256):
+        x = torch.rand(1, 3, size, size) * 2 - 1
+        with torch.no_grad():
+            print(f"ResnetGenerator forward {size}: {median_ms(lambda: G(x), 7):.1f} ms")
+    print(f"CycleGAN + Lpc step 64, ngf 32, no identity: {step_time(64, 32, 0.0, 10.0, 9):.0f} ms")
+    print(f"FFE-CycleGAN + Lpc step 64, ndf 32: {ffe_step_time(64, 32, 7):.0f} ms")
+    for identity in (False, True):
+        print(f"CycleGAN step 128, identity {identity}: {step_time(128, 64, 0.5 if identity else 0.0, 0.0, 5):.0f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -15,6 +15,10 @@ pub struct BenchArgs {
     /// Timed repetitions per measurement (the median is reported).
     #[arg(long, default_value_t = 15)]
     repeats: usize,
+    /// Rounds of the 64 x 64 training steps measured in turn with PyTorch's (`gan` only; 0
+    /// for none).
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
     /// Subjects of the synthetic dataset (`datasets` only).
     #[arg(long, default_value_t = 20)]
     subjects: usize,
@@ -48,7 +52,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         Part::Metrics => metrics(args.repeats),
         Part::Alignment => alignment(args.repeats),
         Part::Ffe => ffe(args.repeats),
-        Part::Gan => gan(args.repeats),
+        Part::Gan => crate::bench_gan::run(args.repeats, args.rounds),
         Part::Layers => crate::bench_layers::run(args.repeats),
         Part::FfeTraining => ffe_training(),
         Part::Datasets => crate::bench_datasets::run(args.subjects, args.seed),
@@ -187,110 +191,6 @@ fn ffe(repeats: usize) -> anyhow::Result<()> {
             "",
         );
     }
-    Ok(())
-}
-
-fn gan(repeats: usize) -> anyhow::Result<()> {
-    use candle_core::{DType, Device, Module, Tensor};
-    use visnir_gan::*;
-    let device = Device::Cpu;
-    let varmap = candle_nn::VarMap::new();
-    let vb = candle_nn::VarBuilder::from_varmap(&varmap, DType::F32, &device);
-    let g = ResnetGenerator::new(ResnetGeneratorConfig::default(), vb)?;
-    for size in [128, 256] {
-        let x = Tensor::randn(0f32, 0.5, (1, 3, size, size), &device)?;
-        let time = median_time(repeats, || g.forward(&x));
-        report(
-            &format!("ResnetGenerator forward 1 x 3 x {size}^2"),
-            time,
-            "",
-        );
-    }
-    let resnet = |ngf| {
-        GeneratorConfig::Resnet(ResnetGeneratorConfig {
-            ngf,
-            ..Default::default()
-        })
-    };
-    let no_identity = LossWeights {
-        adversarial: 1.0,
-        cycle: 10.0,
-        identity: 0.0,
-        pixel: 0.0,
-        embedding: 0.0,
-        subject: 0.0,
-    };
-    let lpc_no_identity = LossWeights {
-        pixel: 10.0,
-        ..no_identity
-    };
-    let configs = [
-        (
-            "CycleGAN + Lpc, no identity, ngf 32",
-            64,
-            32,
-            resnet(32),
-            lpc_no_identity,
-        ),
-        (
-            "CycleGAN, no identity loss",
-            128,
-            64,
-            resnet(64),
-            no_identity,
-        ),
-        (
-            "CycleGAN, identity 0.5",
-            128,
-            64,
-            resnet(64),
-            LossWeights::CYCLEGAN,
-        ),
-        (
-            "FFE-CycleGAN + Lpc, ndf 32",
-            64,
-            32,
-            GeneratorConfig::Ffe(FfeGeneratorConfig::default()),
-            LossWeights::LPC,
-        ),
-        (
-            "FFE-CycleGAN, official losses",
-            128,
-            64,
-            GeneratorConfig::Ffe(FfeGeneratorConfig::default()),
-            LossWeights::AUTHORS_CODE,
-        ),
-    ];
-    for (name, size, ndf, generator, weights) in configs {
-        let model_config = CycleGanConfig {
-            generator,
-            discriminator: DiscriminatorConfig {
-                ndf,
-                ..Default::default()
-            },
-            residual: false,
-            monochrome_b: false,
-            skip_affine: false,
-        };
-        let mut model = CycleGan::new(model_config, AdamConfig::default(), 0, &device)?;
-        let a = Tensor::randn(0f32, 0.5, (1, 3, size, size), &device)?;
-        let b = Tensor::randn(0f32, 0.5, (1, 3, size, size), &device)?;
-        let (mut pool_a, mut pool_b) = (ImagePool::new(50, 0), ImagePool::new(50, 1));
-        let time = median_time(repeats.min(9), || {
-            model.train_step(&a, &b, None, weights, (&mut pool_b, &mut pool_a))
-        });
-        report(&format!("{name}: step, batch 1, {size}^2"), time, "");
-        if size == 64 {
-            let average = WeightAverage::new(model_config, model.varmap(), 0.99, &device)?;
-            let time = median_time(repeats, || average.update());
-            report(
-                &format!("{name}: weight-average update (both generators)"),
-                time,
-                "",
-            );
-        }
-    }
-    reference_side("bench_cyclegan.py", "pip install torch");
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_datasets;
+mod bench_gan;
 mod bench_layers;
 mod bounds;
 mod gpu_check;
