@@ -15,6 +15,7 @@ use std::path::Path;
 use visnir_metrics::score_file::{comparisons_from_matrix, write_bob, BobColumns};
 
 use crate::error::{io_error, Result};
+use crate::error_map::ErrorMap;
 use crate::method::Method;
 use crate::prepare::square_crop;
 use crate::split::{LabelledCrop, PreparedSplit};
@@ -50,6 +51,10 @@ pub struct RowMetrics {
     pub intervals: Option<BootstrapIntervals>,
     /// How close the matched gallery is to the true NIR twins; `None` when not measured.
     pub quality: Option<TranslationQuality>,
+    /// Where the matched gallery differs from the true NIR twins, per pixel; `None` when not
+    /// measured.
+    #[serde(skip)]
+    pub error_map: Option<ErrorMap>,
 }
 
 /// Image-quality numbers of a (translated) gallery against the true NIR twins.
@@ -226,6 +231,7 @@ pub fn row_metrics(
         },
         intervals: None,
         quality: None,
+        error_map: None,
     })
 }
 
@@ -347,6 +353,7 @@ impl<'a> GalleryEvaluation<'a> {
             write_score_file(&file, &scores, &split.gallery, &split.probes)?;
         }
         row.pixel_l1 = Some(twin_l1(split, gallery));
+        row.error_map = ErrorMap::of(split, gallery);
         row.quality = Some(translation_quality(
             split,
             gallery,

@@ -8,6 +8,7 @@ mod checkpoint_eval;
 mod curves;
 mod data;
 mod error;
+mod error_map;
 mod evaluate;
 mod experiment;
 mod html;

@@ -116,6 +116,7 @@ fn missing_row(method: &str) -> RowMetrics {
         },
         intervals: None,
         quality: None,
+        error_map: None,
     }
 }
 

@@ -9,6 +9,7 @@ use visnir_metrics::Interval;
 
 use crate::curves::{self, CurvePoint};
 use crate::error::{io_error, PipelineError, Result};
+use crate::error_map::{self, ErrorMap};
 use crate::experiment::Outcome;
 use crate::html;
 use crate::plots;
@@ -221,7 +222,8 @@ pub fn json(table: PaperTable, outcome: &Outcome, scale: &str) -> Result<Value> 
 }
 
 /// Writes `<stem>.md`, `<stem>.json`, `roc.png`, `det.png`, `cmc.png`, `scores.png`,
-/// `translations.png`, `losses.png` (of trained models) and, with
+/// `translations.png`, `error-maps.png` (galleries with NIR twins), `losses.png` (of trained
+/// models) and, with
 /// validation pairs, `curves.json` and `curves.png` into `dir`; returns the paths written.
 pub fn write(
     dir: &Path,
@@ -248,6 +250,16 @@ pub fn write(
     let histograms = dir.join("scores.png");
     score_plots::score_histograms(&histograms, &outcome.rows)?;
     let mut files = vec![md, js, roc, det, cmc, histograms, grid];
+    let maps: Vec<(String, ErrorMap)> = outcome
+        .rows
+        .iter()
+        .filter_map(|r| Some((r.method.clone(), r.error_map.clone()?)))
+        .collect();
+    if !maps.is_empty() {
+        let path = dir.join("error-maps.png");
+        error_map::draw(&path, &maps)?;
+        files.push(path);
+    }
     if !outcome.loss_logs.is_empty() {
         let losses = dir.join("losses.png");
         plots::losses(&losses, &outcome.loss_logs)?;
@@ -300,6 +312,7 @@ pub fn write(
         ("cmc.png", "CMC curves, ranks 1 to 20"),
         ("scores.png", "Genuine and impostor score densities; the EER threshold solid, FAR 1e-2 and 1e-3 dashed"),
         ("translations.png", "Input VIS, true NIR and each model's fake NIR"),
+        ("error-maps.png", "Where each gallery differs from the true NIR twins: mean signed and mean absolute grey difference per pixel over the test pairs"),
         ("losses.png", "Training losses"),
         ("curves.png", "Learning curves on the validation pairs"),
     ];
