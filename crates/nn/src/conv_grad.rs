@@ -514,7 +514,7 @@ impl CustomOp2 for DepthwiseGrad {
                         let plane = item * c + ch;
                         let g = &grad[plane * oh * ow..(plane + 1) * oh * ow];
                         let input = &x[plane * h * w..(plane + 1) * h * w];
-                        taps.for_each((oh, ow), |ki, o, i| dk[ki] += input[i] * g[o]);
+                        taps.weight_grad((oh, ow), input, g, dk);
                     }
                 });
             Ok((CpuStorage::F32(out), Shape::from((c, 1, kh, kw))))
@@ -531,6 +531,32 @@ struct Taps {
 }
 
 impl Taps {
+    /// Adds to each `dk[ki]` the products `input[i] * g[o]` of its taps, in the order of
+    /// [`Taps::for_each`] for every `ki` (output row by row) but every tap of an output
+    /// position at once, so that the kernel's sums advance side by side rather than one after
+    /// another: the same sums, bit for bit, without a chain of dependent additions per tap.
+    fn weight_grad(&self, (oh, ow): (usize, usize), input: &[f32], g: &[f32], dk: &mut [f32]) {
+        let ((kh, kw), (h, w)) = (self.kernel, self.input_hw);
+        for oy in 0..oh {
+            for ox in 0..ow {
+                let go = g[oy * ow + ox];
+                for ky in 0..kh {
+                    let iy = (oy * self.stride + ky) as isize - self.pad;
+                    if iy < 0 || iy as usize >= h {
+                        continue;
+                    }
+                    let row = iy as usize * w;
+                    for kx in 0..kw {
+                        let ix = (ox * self.stride + kx) as isize - self.pad;
+                        if ix >= 0 && (ix as usize) < w {
+                            dk[ky * kw + kx] += input[row + ix as usize] * go;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Calls `f(kernel index, output index, input index)` for every tap that lands inside the
     /// input of an `oh` x `ow` output, kernel position by position and row by row (the order of
     /// the sums); generic so that `f` is inlined into the loop.
@@ -554,6 +580,51 @@ impl Taps {
                     }
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Taps;
+
+    /// `Taps::weight_grad` adds the same products in the same order per tap as the loop it
+    /// replaced (`for_each`, one tap after another): equal bit for bit, padding and strides
+    /// included.
+    #[test]
+    fn weight_grad_sums_each_tap_in_the_order_of_for_each() {
+        let mut state = 12345u32;
+        let mut next = || {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (state >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+        };
+        for (kernel, (h, w), stride, pad) in [
+            ((3, 3), (9, 9), 1, 1),
+            ((3, 3), (12, 12), 2, 0),
+            ((3, 3), (11, 9), 2, 1),
+            ((7, 7), (7, 7), 1, 0),
+        ] {
+            let taps = Taps {
+                kernel,
+                input_hw: (h, w),
+                stride,
+                pad,
+            };
+            let out = |n: usize, k: usize| (n + 2 * pad as usize - k) / stride + 1;
+            let (oh, ow) = (out(h, kernel.0), out(w, kernel.1));
+            let input: Vec<f32> = (0..h * w).map(|_| next()).collect();
+            let g: Vec<f32> = (0..oh * ow).map(|_| next()).collect();
+            let start: Vec<f32> = (0..kernel.0 * kernel.1).map(|_| next()).collect();
+            let mut expected = start.clone();
+            taps.for_each((oh, ow), |ki, o, i| expected[ki] += input[i] * g[o]);
+            let mut got = start;
+            taps.weight_grad((oh, ow), &input, &g, &mut got);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(
+                bits(&got),
+                bits(&expected),
+                "kernel {kernel:?}, stride {stride}"
+            );
         }
     }
 }
