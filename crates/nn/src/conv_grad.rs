@@ -531,6 +531,14 @@ struct Taps {
 }
 
 impl Taps {
+    /// The input coordinate that output coordinate `o` reads through kernel offset `k` along
+    /// an axis of `n` inputs, or `None` in the padding.
+    #[inline]
+    fn input_coord(&self, o: usize, k: usize, n: usize) -> Option<usize> {
+        let i = (o * self.stride + k) as isize - self.pad;
+        (i >= 0 && (i as usize) < n).then_some(i as usize)
+    }
+
     /// Adds to each `dk[ki]` the products `input[i] * g[o]` of its taps, in the order of
     /// [`Taps::for_each`] for every `ki` (output row by row) but every tap of an output
     /// position at once, so that the kernel's sums advance side by side rather than one after
@@ -541,15 +549,12 @@ impl Taps {
             for ox in 0..ow {
                 let go = g[oy * ow + ox];
                 for ky in 0..kh {
-                    let iy = (oy * self.stride + ky) as isize - self.pad;
-                    if iy < 0 || iy as usize >= h {
+                    let Some(iy) = self.input_coord(oy, ky, h) else {
                         continue;
-                    }
-                    let row = iy as usize * w;
+                    };
                     for kx in 0..kw {
-                        let ix = (ox * self.stride + kx) as isize - self.pad;
-                        if ix >= 0 && (ix as usize) < w {
-                            dk[ky * kw + kx] += input[row + ix as usize] * go;
+                        if let Some(ix) = self.input_coord(ox, kx, w) {
+                            dk[ky * kw + kx] += input[iy * w + ix] * go;
                         }
                     }
                 }
@@ -567,15 +572,12 @@ impl Taps {
             for kx in 0..kw {
                 let ki = ky * kw + kx;
                 for oy in 0..oh {
-                    let iy = (oy * self.stride + ky) as isize - self.pad;
-                    if iy < 0 || iy as usize >= h {
+                    let Some(iy) = self.input_coord(oy, ky, h) else {
                         continue;
-                    }
-                    let row = iy as usize * w;
+                    };
                     for ox in 0..ow {
-                        let ix = (ox * self.stride + kx) as isize - self.pad;
-                        if ix >= 0 && (ix as usize) < w {
-                            f(ki, oy * ow + ox, row + ix as usize);
+                        if let Some(ix) = self.input_coord(ox, kx, w) {
+                            f(ki, oy * ow + ox, iy * w + ix);
                         }
                     }
                 }
