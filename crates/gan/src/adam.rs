@@ -267,16 +267,43 @@ fn fused_update(
     )))
 }
 
-/// CycleGAN's linear schedule: `lr * (1 - max(0, epoch - n_epochs) / (n_epochs_decay + 1))`
-/// for 0-based `epoch`.
+/// CycleGAN's linear schedule for the 0-based `epoch`: `lr * (1 - max(0, e - n_epochs) /
+/// (n_epochs_decay + 1))` with CycleGAN's 1-based epoch number `e = epoch + 1` (its `LambdaLR`
+/// stepped after each epoch, `epoch_count` 1): `n_epochs` epochs at `lr`, then `n_epochs_decay`
+/// epochs falling linearly to `lr / (n_epochs_decay + 1)`.
 pub fn linear_decay_lr(base_lr: f64, epoch: usize, n_epochs: usize, n_epochs_decay: usize) -> f64 {
-    base_lr * (1.0 - epoch.saturating_sub(n_epochs) as f64 / (n_epochs_decay as f64 + 1.0))
+    base_lr * (1.0 - (epoch + 1).saturating_sub(n_epochs) as f64 / (n_epochs_decay as f64 + 1.0))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use candle_core::{Device, Var};
+
+    #[test]
+    fn the_schedule_decays_from_the_first_epoch_after_n_epochs_as_cyclegan() {
+        // CycleGAN's lambda_rule(k) = 1 - max(0, k + 1 - n) / (nd + 1), where k is the number of
+        // scheduler steps taken, one after each epoch: epoch i (0-based) trains at lambda(i).
+        let cyclegan = |k: usize, n: usize, nd: usize| {
+            1.0 - ((k + 1) as f64 - n as f64).max(0.0) / (nd as f64 + 1.0)
+        };
+        for (n, nd) in [(2, 1), (4, 4), (100, 80), (0, 3), (3, 0)] {
+            for epoch in 0..n + nd {
+                let lr = linear_decay_lr(2e-4, epoch, n, nd);
+                assert!(
+                    (lr - 2e-4 * cyclegan(epoch, n, nd)).abs() < 1e-18,
+                    "{n} {nd} {epoch}"
+                );
+            }
+        }
+        // The quick scale's 2 + 1 epochs: the decay epoch at half the rate.
+        let quick: Vec<f64> = (0..3).map(|e| linear_decay_lr(1.0, e, 2, 1)).collect();
+        assert_eq!(quick, [1.0, 1.0, 0.5]);
+        // The paper's 100 + 80: the first decay epoch already below the rate, the last at 1/81.
+        assert_eq!(linear_decay_lr(1.0, 99, 100, 80), 1.0);
+        assert!((linear_decay_lr(1.0, 100, 100, 80) - 80.0 / 81.0).abs() < 1e-15);
+        assert!((linear_decay_lr(1.0, 179, 100, 80) - 1.0 / 81.0).abs() < 1e-15);
+    }
 
     #[test]
     fn fused_cpu_update_equals_the_candle_op_update_bit_for_bit() {
