@@ -194,28 +194,43 @@ fn ffe(repeats: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `xtask/reference/<script>`: the reference implementation's side of a benchmark.
+fn reference_script(script: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("reference")
+        .join(script)
+}
+
+/// Runs `python3 xtask/reference/<script> <args>` and returns what it printed, or why it did not
+/// run (python3's error, or the script's last line of stderr).
+pub(crate) fn run_reference(script: &str, args: &[&str]) -> Result<String, String> {
+    let out = std::process::Command::new("python3")
+        .arg(reference_script(script))
+        .args(args)
+        .output()
+        .map_err(|e| format!("python3: {e}"))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        return Err(stderr.lines().last().unwrap_or("the script failed").into());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 /// Runs `xtask/reference/<script>` (the reference implementation's side of a benchmark: PyTorch,
 /// TFLite, facenet-pytorch) right after visnir's, so both are measured in the same minutes, and
 /// prints its lines; says why when it cannot run (`install` names what it needs).
 pub(crate) fn reference_side(script: &str, install: &str) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("reference")
-        .join(script);
-    println!("Reference, same run ({}):", path.display());
-    match std::process::Command::new("python3").arg(&path).output() {
-        Ok(out) if out.status.success() => {
-            for line in String::from_utf8_lossy(&out.stdout).lines() {
+    println!(
+        "Reference, same run ({}):",
+        reference_script(script).display()
+    );
+    match run_reference(script, &[]) {
+        Ok(stdout) => {
+            for line in stdout.lines() {
                 println!("  {line}");
             }
         }
-        Ok(out) => println!(
-            "  not measured: {} ({install})",
-            String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .last()
-                .unwrap_or("the script failed")
-        ),
-        Err(e) => println!("  not measured: python3: {e}"),
+        Err(why) => println!("  not measured: {why} ({install})"),
     }
 }
 

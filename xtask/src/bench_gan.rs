@@ -11,7 +11,7 @@ use visnir_gan::{
     ImagePool, LossWeights, ResnetGenerator, ResnetGeneratorConfig, WeightAverage,
 };
 
-use crate::bench::{median_time, reference_side, report};
+use crate::bench::{median_time, reference_side, report, run_reference};
 
 /// The PyTorch script of this benchmark.
 const SCRIPT: &str = "bench_cyclegan.py";
@@ -226,19 +226,7 @@ fn side_by_side_64(rounds: usize, device: &Device) -> anyhow::Result<()> {
 
 /// PyTorch's two 64 x 64 step times in ms (`bench_cyclegan.py --steps-64`), or why not.
 fn pytorch_steps_64() -> Result<[f64; 2], String> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("reference")
-        .join(SCRIPT);
-    let out = std::process::Command::new("python3")
-        .arg(&path)
-        .arg("--steps-64")
-        .output()
-        .map_err(|e| format!("python3: {e}"))?;
-    if !out.status.success() {
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        return Err(stderr.lines().last().unwrap_or("the script failed").into());
-    }
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = run_reference(SCRIPT, &["--steps-64"])?;
     let time = |key: &str| {
         stdout
             .lines()
