@@ -270,6 +270,7 @@ fn ffe_training() -> anyhow::Result<()> {
             residual: false,
             monochrome_b: false,
             skip_affine: false,
+            shading_map: None,
         },
         loss: LossWeights::LPC,
         adam: AdamConfig::default(),

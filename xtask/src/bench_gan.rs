@@ -109,6 +109,7 @@ impl Step {
             residual: false,
             monochrome_b: false,
             skip_affine: false,
+            shading_map: None,
         };
         let shape = (1, 3, case.size, case.size);
         Ok(Self {

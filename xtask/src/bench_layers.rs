@@ -1,23 +1,35 @@
 //! `cargo xtask bench layers`: forward and backward of the generator's layers one at a time,
-//! beside PyTorch 2.15's times for the same shapes on this machine (2 threads).
+//! then the same shapes in PyTorch (`reference/bench_layers.py`, 2 threads) in the same run,
+//! each row printed beside PyTorch's.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use candle_core::{DType, Device, Module, Tensor, Var};
 use visnir_nn::{conv2d, conv_transpose2d, instance_norm, ConvSpec, ConvTransposeSpec, PadMode};
 
-use crate::bench::{median_time, report};
+use crate::bench::{median_time, report, run_reference};
+
+/// The PyTorch script of this benchmark.
+const SCRIPT: &str = "bench_layers.py";
 
 /// One convolution shape of the ResNet generator.
 struct ConvCase {
     name: &'static str,
+    /// The script's name for the same case.
+    key: &'static str,
     cin: usize,
     cout: usize,
     kernel: usize,
     size: usize,
     spec: ConvSpec,
-    /// PyTorch 2.15 forward / backward (dx + dW + db) in ms.
-    torch: (f64, f64),
+}
+
+/// One measured case: its label, the script's key, visnir's forward and backward times.
+struct Row {
+    name: String,
+    key: String,
+    times: (Duration, Duration),
 }
 
 /// Times `forward` alone and forward + backward of `sum(forward * g)`; returns (fwd, bwd).
@@ -36,69 +48,74 @@ fn forward_backward(
     Ok((fwd, both.saturating_sub(fwd)))
 }
 
-/// Prints forward and backward beside PyTorch's `torch` times in ms.
-fn show(name: &str, (fwd, bwd): (Duration, Duration), torch: (f64, f64)) {
-    report(
-        &format!("{name} forward"),
-        fwd,
-        &format!("PyTorch 2.15: {:.2} ms", torch.0),
-    );
-    report(
-        &format!("{name} backward"),
-        bwd,
-        &format!("PyTorch 2.15: {:.2} ms", torch.1),
-    );
+/// The script's `key forward_ms backward_ms` lines.
+fn parse_reference(stdout: &str) -> HashMap<String, (f64, f64)> {
+    stdout
+        .lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace();
+            let key = fields.next()?.to_string();
+            let fwd = fields.next()?.parse().ok()?;
+            let bwd = fields.next()?.parse().ok()?;
+            Some((key, (fwd, bwd)))
+        })
+        .collect()
 }
 
-/// Runs the layer benchmarks.
-pub fn run(repeats: usize) -> anyhow::Result<()> {
+/// visnir's side of every case, in order.
+fn visnir_rows(repeats: usize) -> anyhow::Result<Vec<Row>> {
     let device = Device::Cpu;
     let reflect = |pad| ConvSpec::symmetric(1, pad, PadMode::Reflect);
+    let conv = |name, key, (cin, cout, kernel, size), spec| ConvCase {
+        name,
+        key,
+        cin,
+        cout,
+        kernel,
+        size,
+        spec,
+    };
     let cases = [
-        ConvCase {
-            name: "conv 256->256 3x3 reflect @32",
-            cin: 256,
-            cout: 256,
-            kernel: 3,
-            size: 32,
-            spec: reflect(1),
-            torch: (8.23, 13.86),
-        },
-        ConvCase {
-            name: "conv 3->64 7x7 reflect @128",
-            cin: 3,
-            cout: 64,
-            kernel: 7,
-            size: 128,
-            spec: reflect(3),
-            torch: (4.21, 11.70),
-        },
-        ConvCase {
-            name: "conv 64->128 3x3 s2 @128",
-            cin: 64,
-            cout: 128,
-            kernel: 3,
-            size: 128,
-            spec: ConvSpec::symmetric(2, 1, PadMode::Zeros),
-            torch: (4.44, 14.90),
-        },
-        ConvCase {
-            name: "conv 64->3 7x7 reflect @128",
-            cin: 64,
-            cout: 3,
-            kernel: 7,
-            size: 128,
-            spec: reflect(3),
-            torch: (12.61, 20.49),
-        },
+        conv(
+            "conv 256->256 3x3 reflect @32",
+            "conv-256-256-3-reflect@32",
+            (256, 256, 3, 32),
+            reflect(1),
+        ),
+        conv(
+            "conv 3->64 7x7 reflect @128",
+            "conv-3-64-7-reflect@128",
+            (3, 64, 7, 128),
+            reflect(3),
+        ),
+        conv(
+            "conv 64->128 3x3 s2 @128",
+            "conv-64-128-3-s2@128",
+            (64, 128, 3, 128),
+            ConvSpec::symmetric(2, 1, PadMode::Zeros),
+        ),
+        conv(
+            "conv 64->3 7x7 reflect @128",
+            "conv-64-3-7-reflect@128",
+            (64, 3, 7, 128),
+            reflect(3),
+        ),
     ];
+    let mut rows = Vec::new();
+    let mut push = |name: &str, key: &str, times| {
+        rows.push(Row {
+            name: name.into(),
+            key: key.into(),
+            times,
+        })
+    };
     for case in cases {
         let x = Var::randn(0f32, 1.0, (1, case.cin, case.size, case.size), &device)?;
         let k = case.kernel;
         let w = Var::randn(0f32, 0.02, (case.cout, case.cin, k, k), &device)?;
         let b = Var::zeros(case.cout, DType::F32, &device)?;
         let times = forward_backward(repeats, || conv2d(&x, &w, &b, case.spec))?;
-        show(case.name, times, case.torch);
+        push(case.name, case.key, times);
     }
     let x = Var::randn(0f32, 1.0, (1, 256, 32, 32), &device)?;
     let w = Var::randn(0f32, 0.02, (256, 128, 3, 3), &device)?;
@@ -109,17 +126,52 @@ pub fn run(repeats: usize) -> anyhow::Result<()> {
         output_padding: 1,
     };
     let times = forward_backward(repeats, || conv_transpose2d(&x, &w, &b, up))?;
-    show("conv transpose 256->128 3x3 s2 @32", times, (4.52, 9.26));
-    for (c, size, torch) in [(256, 32, (0.328, 0.239)), (64, 128, (1.218, 1.208))] {
+    push(
+        "conv transpose 256->128 3x3 s2 @32",
+        "convT-256-128-3-s2@32",
+        times,
+    );
+    for (c, size) in [(256, 32), (64, 128)] {
         let x = Var::randn(0f32, 1.0, (1, c, size, size), &device)?;
         let times = forward_backward(repeats, || instance_norm(&x))?;
-        show(&format!("instance norm {c} @{size}"), times, torch);
+        push(
+            &format!("instance norm {c} @{size}"),
+            &format!("instance-norm-{c}@{size}"),
+            times,
+        );
     }
     let varmap = candle_nn::VarMap::new();
     let vb = candle_nn::VarBuilder::from_varmap(&varmap, DType::F32, &device);
     let g = visnir_gan::ResnetGenerator::new(Default::default(), vb)?;
     let x = Tensor::randn(0f32, 0.5, (1, 3, 128, 128), &device)?;
     let times = forward_backward(repeats.min(5), || g.forward(&x))?;
-    show("ResnetGenerator @128", times, (105.1, 215.4));
+    push("ResnetGenerator @128", "generator@128", times);
+    Ok(rows)
+}
+
+/// Runs the layer benchmarks: visnir's side, then PyTorch's in the same run, printed together.
+pub fn run(repeats: usize) -> anyhow::Result<()> {
+    let rows = visnir_rows(repeats)?;
+    let reference = run_reference(SCRIPT, &[&repeats.to_string()]).map(|s| parse_reference(&s));
+    if let Err(why) = &reference {
+        println!("PyTorch not measured: {why} (pip install torch)");
+    }
+    for row in rows {
+        let torch = reference.as_ref().ok().and_then(|r| r.get(&row.key));
+        let beside = |pick: fn(&(f64, f64)) -> f64| match torch {
+            Some(t) => format!("PyTorch, same run: {:.2} ms", pick(t)),
+            None => "PyTorch: not measured".into(),
+        };
+        report(
+            &format!("{} forward", row.name),
+            row.times.0,
+            &beside(|t| t.0),
+        );
+        report(
+            &format!("{} backward", row.name),
+            row.times.1,
+            &beside(|t| t.1),
+        );
+    }
     Ok(())
 }

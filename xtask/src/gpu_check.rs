@@ -180,6 +180,7 @@ fn time_models(device: &Device, size: usize, repeats: usize) -> anyhow::Result<V
                 residual: false,
                 monochrome_b: false,
                 skip_affine: false,
+                shading_map: None,
             },
             AdamConfig::default(),
             0,

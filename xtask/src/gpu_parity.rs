@@ -362,6 +362,7 @@ fn two_steps(device: &Device) -> anyhow::Result<Vec<Check>> {
         residual: false,
         monochrome_b: false,
         skip_affine: false,
+        shading_map: None,
     };
     let mut gan = CycleGan::new(config, AdamConfig::default(), 0, device)?;
     let init = candle_core::safetensors::load(

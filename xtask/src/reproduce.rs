@@ -74,6 +74,11 @@ pub struct ReproduceArgs {
     /// the plain input (`false`).
     #[arg(long)]
     skip_affine: Option<bool>,
+    /// Override the scale's shading map of residual generators: a learned offset per pixel (a
+    /// map of the crop size, starting at 0) added to their identity path, for the shading that
+    /// aligned NIR faces share at each position (`true`; the quick scale) or none (`false`).
+    #[arg(long)]
+    shading_map: Option<bool>,
     /// Override the scale's augmentation: each training pair resized by 286 / 256 and randomly
     /// cropped back to the crop size (`true`; CycleGAN's and the paper's) or kept at the test
     /// images' scale and only flipped (`false`; the quick scale).
@@ -186,6 +191,7 @@ pub fn run(args: ReproduceArgs, table: PaperTable) -> anyhow::Result<()> {
     settings.residual = args.residual.unwrap_or(settings.residual);
     settings.monochrome_nir = args.monochrome_nir.unwrap_or(settings.monochrome_nir);
     settings.skip_affine = args.skip_affine.unwrap_or(settings.skip_affine);
+    settings.shading_map = args.shading_map.unwrap_or(settings.shading_map);
     settings.resize_and_crop = args.resize_and_crop.unwrap_or(settings.resize_and_crop);
     settings.n_blocks = args.n_blocks.map_or(settings.n_blocks, |n| n as usize);
     settings.ngf = args.ngf.map_or(settings.ngf, |n| n as usize);

@@ -58,6 +58,8 @@ pub(crate) struct GeneratorKind {
     pub monochrome_b: bool,
     /// The generators have a learned skip affine.
     pub skip_affine: bool,
+    /// The side of the generators' learned shading map, if they have one.
+    pub shading_map: Option<usize>,
 }
 
 impl GeneratorKind {
@@ -67,6 +69,7 @@ impl GeneratorKind {
             residual: gan.g_a.is_residual(),
             monochrome_b: gan.g_a.is_monochrome(),
             skip_affine: gan.g_a.has_skip_affine(),
+            shading_map: gan.g_a.shading_map_side(),
         }
     }
 
@@ -77,6 +80,9 @@ impl GeneratorKind {
             residual: flag("residual"),
             monochrome_b: flag("monochrome_b"),
             skip_affine: flag("skip_affine"),
+            shading_map: meta["shading_map"]
+                .as_u64()
+                .and_then(|side| usize::try_from(side).ok()),
         }
     }
 }
@@ -128,6 +134,7 @@ pub fn save_checkpoint(
         "residual": kind.residual,
         "monochrome_b": kind.monochrome_b,
         "skip_affine": kind.skip_affine,
+        "shading_map": kind.shading_map,
         "settings": settings,
     });
     let metadata = HashMap::from([("visnir".to_string(), meta.to_string())]);
@@ -233,6 +240,18 @@ pub fn load_checkpoint(
                 kind(model)
             )));
         }
+    }
+    if saved.shading_map != model.shading_map {
+        let side = |s: Option<usize>| match s {
+            Some(side) => format!("a {side} x {side} shading map"),
+            None => "no shading map".to_string(),
+        };
+        return Err(format(format!(
+            "the checkpoint's generators have {}, the model's have {}; resume with the same \
+             options, or start a new run in another output directory",
+            side(saved.shading_map),
+            side(model.shading_map)
+        )));
     }
     let device = gan
         .varmap()

@@ -167,7 +167,8 @@ struct SkipAffine {
 /// Either generator, optionally residual: it then adds its tanh output to its input (clamped to
 /// [-1, 1]), so that with its output convolution at zero an untrained generator is the
 /// identity and training learns the change from VIS to NIR rather than the whole image; with a
-/// skip affine the input is first scaled and shifted per channel by learned values.
+/// skip affine the input is first scaled and shifted per channel by learned values, with a
+/// shading map moved per pixel by a learned offset.
 /// A monochrome generator writes the mean of its output's channels into each of them, as
 /// CycleGAN's one-channel output (`output_nc 1`) for a grey domain such as NIR.
 #[derive(Debug, Clone)]
@@ -176,6 +177,7 @@ pub struct Generator {
     input_channels: usize,
     residual: bool,
     skip: Option<SkipAffine>,
+    shading_map: Option<Tensor>,
     monochrome: bool,
 }
 
@@ -191,6 +193,7 @@ impl Generator {
             input_channels: cfg.input_channels(),
             residual: false,
             skip: None,
+            shading_map: None,
             monochrome: false,
         })
     }
@@ -237,6 +240,38 @@ impl Generator {
             .collect()
     }
 
+    /// The same generator with a learned shading map (`skip.map` under `vb`, `side x side`,
+    /// starting at 0) if `side` is given and the generator is residual: an offset per pixel
+    /// added to the identity path of every channel, for the shading that aligned faces of the
+    /// output domain share at each position (NIR's bright nose ridge); resized bilinearly for
+    /// images of another size.
+    pub fn with_shading_map(self, side: Option<usize>, vb: VarBuilder) -> Result<Self> {
+        let shading_map = match side {
+            Some(side) if self.residual => Some(vb.pp("skip").get_with_hints(
+                (1, 1, side, side),
+                "map",
+                candle_nn::Init::Const(0.0),
+            )?),
+            _ => None,
+        };
+        Ok(Self {
+            shading_map,
+            ..self
+        })
+    }
+
+    /// The side of the learned shading map (none without one).
+    pub fn shading_map_side(&self) -> Option<usize> {
+        self.shading_map
+            .as_ref()
+            .and_then(|m| m.dims().last().copied())
+    }
+
+    /// The shading map's variable (none without one).
+    pub fn shading_map_vars(&self) -> Vec<Tensor> {
+        self.shading_map.iter().cloned().collect()
+    }
+
     /// The same generator, with a grey output or not.
     pub fn with_monochrome(self, monochrome: bool) -> Self {
         Self { monochrome, ..self }
@@ -277,6 +312,18 @@ impl Module for Generator {
             let identity = match &self.skip {
                 Some(s) => x.broadcast_mul(&s.gain)?.broadcast_add(&s.shift)?,
                 None => x.clone(),
+            };
+            let identity = match &self.shading_map {
+                Some(map) => {
+                    let (_, _, h, w) = x.dims4()?;
+                    let map = if map.dims()[2..] == [h, w] {
+                        map.clone()
+                    } else {
+                        map.upsample_bilinear2d(h, w, false)?
+                    };
+                    identity.broadcast_add(&map)?
+                }
+                None => identity,
             };
             (identity + y)?.clamp(-1f32, 1f32)?
         } else {

@@ -35,7 +35,9 @@ mod weight_average;
 
 pub use adam::{linear_decay_lr, Adam, AdamConfig};
 pub use checkpoint::{load_checkpoint, save_checkpoint, Progress};
-pub use cyclegan::{CycleGan, CycleGanConfig, StepLosses, SKIP_AFFINE_LR_SCALE};
+pub use cyclegan::{
+    CycleGan, CycleGanConfig, StepLosses, SHADING_MAP_LR_SCALE, SKIP_AFFINE_LR_SCALE,
+};
 pub use discriminator::{DiscriminatorConfig, NLayerDiscriminator};
 pub use embedding_loss::{
     embedding_consistency_loss, subject_contrast_loss, triangle_resize, EmbeddingJudge,

@@ -143,7 +143,9 @@ pub fn load_generator(
     Ok(Generator::new(config, vb.clone())
         .map_err(candle)?
         .with_residual(kind.residual)
-        .with_skip_affine(kind.skip_affine, vb)
+        .with_skip_affine(kind.skip_affine, vb.clone())
+        .map_err(candle)?
+        .with_shading_map(kind.shading_map, vb)
         .map_err(candle)?
         .with_monochrome(kind.monochrome_b && direction == Direction::AToB))
 }

@@ -61,6 +61,9 @@ pub struct Settings {
     /// Residual generators scale and shift their input per channel by learned values (not in
     /// the paper).
     pub skip_affine: bool,
+    /// Residual generators add a learned per-pixel offset, a map of the crop size, to their
+    /// identity path (not in the paper).
+    pub shading_map: bool,
     /// Adam learning rate.
     pub lr: f64,
     /// Epochs at the initial learning rate.
@@ -111,6 +114,7 @@ impl Scale {
                 residual: false,
                 monochrome_nir: false,
                 skip_affine: false,
+                shading_map: false,
                 lr: 2e-4,
                 n_epochs: 2,
                 n_epochs_decay: 2,
@@ -136,6 +140,7 @@ impl Scale {
                 residual: true,
                 monochrome_nir: true,
                 skip_affine: true,
+                shading_map: true,
                 lr: 2e-4,
                 n_epochs: 2,
                 n_epochs_decay: 1,
@@ -169,6 +174,7 @@ impl Scale {
                 residual: false,
                 monochrome_nir: false,
                 skip_affine: false,
+                shading_map: false,
                 lr: 2e-4,
                 n_epochs: 100,
                 n_epochs_decay: 80,
@@ -210,6 +216,7 @@ impl Settings {
             residual: self.residual,
             monochrome_b: self.monochrome_nir,
             skip_affine: self.skip_affine,
+            shading_map: self.shading_map.then_some(self.size as usize),
         }
     }
 }

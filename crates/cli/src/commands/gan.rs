@@ -240,6 +240,12 @@ pub struct TrainArgs {
     /// output, so that they can change its brightness and contrast (recorded in the checkpoint).
     #[arg(long, requires = "residual")]
     skip_affine: bool,
+    /// With --residual: the generators add a learned offset per pixel (a --size x --size map,
+    /// starting at 0, learning at 10x the learning rate) to their input, for the shading that
+    /// aligned faces of the target domain share at each position (recorded in the checkpoint;
+    /// resized bilinearly when translating crops of another size).
+    #[arg(long, requires = "residual")]
+    shading_map: bool,
     /// CycleGAN's augmentation: each pair resized to size * 286 / 256 and randomly cropped back
     /// to --size (`true`, the paper), or only resized to --size and flipped (`false`: the pairs
     /// keep the scale of the images translated later).
@@ -408,6 +414,7 @@ pub fn run_train(args: TrainArgs) -> Result<(), CliError> {
         residual: args.residual,
         monochrome_b: args.monochrome_b,
         skip_affine: args.skip_affine,
+        shading_map: args.shading_map.then_some(args.size as usize),
     };
     let config = TrainConfig {
         n_epochs: args.epochs as usize,

@@ -4,6 +4,7 @@ mod adversarial_weight;
 mod embedding_loss;
 mod fuzz;
 mod network_parity;
+mod shading_map;
 mod subject_loss;
 mod training_parity;
 mod training_runs;

@@ -42,6 +42,7 @@ fn tiny_gan(
         residual: false,
         monochrome_b: false,
         skip_affine: false,
+        shading_map: None,
     };
     let gan = CycleGan::new(config, AdamConfig::default(), 0, device).unwrap();
     let init =

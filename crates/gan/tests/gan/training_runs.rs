@@ -24,6 +24,7 @@ pub(crate) fn config() -> TrainConfig {
             residual: false,
             monochrome_b: false,
             skip_affine: false,
+            shading_map: None,
         },
         loss: LossWeights::AUTHORS_CODE,
         adam: AdamConfig::default(),

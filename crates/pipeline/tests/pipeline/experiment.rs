@@ -270,6 +270,11 @@ fn the_scale_loss_weights_reach_only_the_pixel_consistency_methods() {
         assert_eq!(model.monochrome_b, quick, "{scale:?}'s VIS -> NIR output");
         assert_eq!(model.skip_affine, quick, "{scale:?}'s skip affine");
         let size = scale.settings().size;
+        assert_eq!(
+            model.shading_map,
+            quick.then_some(size as usize),
+            "{scale:?}'s shading map, of the crop size"
+        );
         let load_size = if quick { size } else { size * 286 / 256 };
         assert_eq!(
             (config.crop_size, config.load_size),
