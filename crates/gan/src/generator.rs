@@ -167,8 +167,8 @@ struct SkipAffine {
 /// Either generator, optionally residual: it then adds its tanh output to its input (clamped to
 /// [-1, 1]), so that with its output convolution at zero an untrained generator is the
 /// identity and training learns the change from VIS to NIR rather than the whole image; with a
-/// skip affine the input is first scaled and shifted per channel by learned values, with a
-/// shading map moved per pixel by a learned offset.
+/// skip affine the input is first scaled and shifted per channel by learned values, and with a
+/// shading map a learned offset is added to each of its pixels.
 /// A monochrome generator writes the mean of its output's channels into each of them, as
 /// CycleGAN's one-channel output (`output_nc 1`) for a grey domain such as NIR.
 #[derive(Debug, Clone)]
@@ -243,8 +243,7 @@ impl Generator {
     /// The same generator with a learned shading map (`skip.map` under `vb`, `side x side`,
     /// starting at 0) if `side` is given and the generator is residual: an offset per pixel
     /// added to the identity path of every channel, for the shading that aligned faces of the
-    /// output domain share at each position (NIR's bright nose ridge); resized bilinearly for
-    /// images of another size.
+    /// output domain share at each position; resized bilinearly for images of another size.
     pub fn with_shading_map(self, side: Option<usize>, vb: VarBuilder) -> Result<Self> {
         let shading_map = match side {
             Some(side) if self.residual => Some(vb.pp("skip").get_with_hints(
