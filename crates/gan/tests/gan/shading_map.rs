@@ -96,11 +96,7 @@ fn a_shading_map_is_added_to_every_channel_and_resized_for_other_sizes() {
         .find(|v| v.as_tensor().id() == output.id())
         .unwrap();
     output.set(&output.zeros_like().unwrap()).unwrap();
-    let map = &varmap
-        .all_vars()
-        .into_iter()
-        .find(|v| v.dims() == [1, 1, 8, 8])
-        .unwrap();
+    let map = vars.iter().find(|v| v.dims() == [1, 1, 8, 8]).unwrap();
     // A left-to-right ramp from -0.35 to 0.35: bilinear resizing keeps a linear ramp linear
     // between the outermost pixel centres and clamps beyond them.
     let ramp: Vec<f32> = (0..64).map(|i| -0.35 + 0.1 * (i % 8) as f32).collect();
