@@ -1,5 +1,6 @@
 """PyTorch's side of `cargo xtask bench layers`: forward, and forward + backward of sum(y * g),
-of each generator layer shape and of the whole ResnetGenerator at 128, on 2 threads. Prints one
+of each generator layer shape (CycleGAN's at 128, the quick scale's at 64) and of the whole
+ResnetGenerator at 128 and the quick scale's (ngf 32, two blocks) at 64, on 2 threads. Prints one
 `key forward_ms backward_ms` line per case (backward = the pair's time minus the forward's),
 the keys that `bench_layers.rs` looks up.
 
@@ -55,10 +56,17 @@ conv_case("conv-256-256-3-reflect@32", 256, 256, 3, 32)
 conv_case("conv-3-64-7-reflect@128", 3, 64, 7, 128, pad=3)
 conv_case("conv-64-128-3-s2@128", 64, 128, 3, 128, stride=2, reflect=False)
 conv_case("conv-64-3-7-reflect@128", 64, 3, 7, 128, pad=3)
-x = torch.randn(1, 256, 32, 32, requires_grad=True)
-ct = nn.ConvTranspose2d(256, 128, 3, stride=2, padding=1, output_padding=1)
-case("convT-256-128-3-s2@32", lambda: ct(x), [x, ct.weight, ct.bias])
-for c, hw in [(256, 32), (64, 128)]:
+# The quick scale's generator: 64 x 64, ngf 32.
+conv_case("conv-3-32-7-reflect@64", 3, 32, 7, 64, pad=3)
+conv_case("conv-32-64-3-s2@64", 32, 64, 3, 64, stride=2, reflect=False)
+conv_case("conv-64-128-3-s2@32", 64, 128, 3, 32, stride=2, reflect=False)
+conv_case("conv-128-128-3-reflect@16", 128, 128, 3, 16)
+conv_case("conv-32-3-7-reflect@64", 32, 3, 7, 64, pad=3)
+for cin, cout, hw in [(256, 128, 32), (128, 64, 16), (64, 32, 32)]:
+    x = torch.randn(1, cin, hw, hw, requires_grad=True)
+    ct = nn.ConvTranspose2d(cin, cout, 3, stride=2, padding=1, output_padding=1)
+    case(f"convT-{cin}-{cout}-3-s2@{hw}", lambda: ct(x), [x, ct.weight, ct.bias])
+for c, hw in [(256, 32), (64, 128), (32, 64)]:
     x = torch.randn(1, c, hw, hw, requires_grad=True)
     norm = nn.InstanceNorm2d(c)
     case(f"instance-norm-{c}@{hw}", lambda: norm(x), [x])
@@ -68,3 +76,6 @@ from cyclegan_nets import ResnetGenerator  # noqa: E402
 G = ResnetGenerator()
 x = torch.randn(1, 3, 128, 128)
 case("generator@128", lambda: G(x), list(G.parameters()), n=min(REPEATS, 5))
+G32 = ResnetGenerator(ngf=32, n_blocks=2)
+x64 = torch.randn(1, 3, 64, 64)
+case("generator-ngf32-2blocks@64", lambda: G32(x64), list(G32.parameters()), n=min(REPEATS, 5))

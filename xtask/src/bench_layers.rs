@@ -1,5 +1,6 @@
-//! `cargo xtask bench layers`: forward and backward of the generator's layers one at a time,
-//! then the same shapes in PyTorch (`reference/bench_layers.py`, 2 threads) in the same run,
+//! `cargo xtask bench layers`: forward and backward of the generator's layers one at a time
+//! (CycleGAN's ResNet generator at 128, the quick scale's at 64), then the same shapes in
+//! PyTorch (`reference/bench_layers.py`, 2 threads) in the same run,
 //! each row printed beside PyTorch's.
 
 use std::collections::HashMap;
@@ -100,6 +101,37 @@ fn visnir_rows(repeats: usize) -> anyhow::Result<Vec<Row>> {
             (64, 3, 7, 128),
             reflect(3),
         ),
+        // The quick scale's generator: 64 x 64, ngf 32.
+        conv(
+            "conv 3->32 7x7 reflect @64",
+            "conv-3-32-7-reflect@64",
+            (3, 32, 7, 64),
+            reflect(3),
+        ),
+        conv(
+            "conv 32->64 3x3 s2 @64",
+            "conv-32-64-3-s2@64",
+            (32, 64, 3, 64),
+            ConvSpec::symmetric(2, 1, PadMode::Zeros),
+        ),
+        conv(
+            "conv 64->128 3x3 s2 @32",
+            "conv-64-128-3-s2@32",
+            (64, 128, 3, 32),
+            ConvSpec::symmetric(2, 1, PadMode::Zeros),
+        ),
+        conv(
+            "conv 128->128 3x3 reflect @16",
+            "conv-128-128-3-reflect@16",
+            (128, 128, 3, 16),
+            reflect(1),
+        ),
+        conv(
+            "conv 32->3 7x7 reflect @64",
+            "conv-32-3-7-reflect@64",
+            (32, 3, 7, 64),
+            reflect(3),
+        ),
     ];
     let mut rows = Vec::new();
     let mut push = |name: &str, key: &str, times| {
@@ -117,21 +149,23 @@ fn visnir_rows(repeats: usize) -> anyhow::Result<Vec<Row>> {
         let times = forward_backward(repeats, || conv2d(&x, &w, &b, case.spec))?;
         push(case.name, case.key, times);
     }
-    let x = Var::randn(0f32, 1.0, (1, 256, 32, 32), &device)?;
-    let w = Var::randn(0f32, 0.02, (256, 128, 3, 3), &device)?;
-    let b = Var::zeros(128, DType::F32, &device)?;
     let up = ConvTransposeSpec {
         stride: 2,
         padding: 1,
         output_padding: 1,
     };
-    let times = forward_backward(repeats, || conv_transpose2d(&x, &w, &b, up))?;
-    push(
-        "conv transpose 256->128 3x3 s2 @32",
-        "convT-256-128-3-s2@32",
-        times,
-    );
-    for (c, size) in [(256, 32), (64, 128)] {
+    for (cin, cout, size) in [(256, 128, 32), (128, 64, 16), (64, 32, 32)] {
+        let x = Var::randn(0f32, 1.0, (1, cin, size, size), &device)?;
+        let w = Var::randn(0f32, 0.02, (cin, cout, 3, 3), &device)?;
+        let b = Var::zeros(cout, DType::F32, &device)?;
+        let times = forward_backward(repeats, || conv_transpose2d(&x, &w, &b, up))?;
+        push(
+            &format!("conv transpose {cin}->{cout} 3x3 s2 @{size}"),
+            &format!("convT-{cin}-{cout}-3-s2@{size}"),
+            times,
+        );
+    }
+    for (c, size) in [(256, 32), (64, 128), (32, 64)] {
         let x = Var::randn(0f32, 1.0, (1, c, size, size), &device)?;
         let times = forward_backward(repeats, || instance_norm(&x))?;
         push(
@@ -140,12 +174,31 @@ fn visnir_rows(repeats: usize) -> anyhow::Result<Vec<Row>> {
             times,
         );
     }
-    let varmap = candle_nn::VarMap::new();
-    let vb = candle_nn::VarBuilder::from_varmap(&varmap, DType::F32, &device);
-    let g = visnir_gan::ResnetGenerator::new(Default::default(), vb)?;
-    let x = Tensor::randn(0f32, 0.5, (1, 3, 128, 128), &device)?;
-    let times = forward_backward(repeats.min(5), || g.forward(&x))?;
-    push("ResnetGenerator @128", "generator@128", times);
+    // CycleGAN's default generator at 128, and the quick scale's (ngf 32, two blocks) at 64.
+    for (ngf, n_blocks, size) in [(64, 6, 128), (32, 2, 64)] {
+        let varmap = candle_nn::VarMap::new();
+        let vb = candle_nn::VarBuilder::from_varmap(&varmap, DType::F32, &device);
+        let config = visnir_gan::ResnetGeneratorConfig {
+            ngf,
+            n_blocks,
+            ..Default::default()
+        };
+        let g = visnir_gan::ResnetGenerator::new(config, vb)?;
+        let x = Tensor::randn(0f32, 0.5, (1, 3, size, size), &device)?;
+        let times = forward_backward(repeats.min(5), || g.forward(&x))?;
+        let (name, key) = if size == 128 {
+            (
+                "ResnetGenerator @128".to_string(),
+                "generator@128".to_string(),
+            )
+        } else {
+            (
+                format!("ResnetGenerator ngf {ngf}, {n_blocks} blocks @{size}"),
+                format!("generator-ngf{ngf}-{n_blocks}blocks@{size}"),
+            )
+        };
+        push(&name, &key, times);
+    }
     Ok(rows)
 }
 
