@@ -75,7 +75,7 @@ from cyclegan_nets import ResnetGenerator  # noqa: E402
 
 G = ResnetGenerator()
 x = torch.randn(1, 3, 128, 128)
-case("generator@128", lambda: G(x), list(G.parameters()), n=min(REPEATS, 5))
+case("generator-ngf64-6blocks@128", lambda: G(x), list(G.parameters()), n=min(REPEATS, 5))
 G32 = ResnetGenerator(ngf=32, n_blocks=2)
 x64 = torch.randn(1, 3, 64, 64)
 case("generator-ngf32-2blocks@64", lambda: G32(x64), list(G32.parameters()), n=min(REPEATS, 5))

@@ -14,16 +14,40 @@ use crate::bench::{median_time, report, run_reference};
 /// The PyTorch script of this benchmark.
 const SCRIPT: &str = "bench_layers.py";
 
-/// One convolution shape of the ResNet generator.
+/// One convolution shape of a ResNet generator: `cin -> cout`, a `kernel` square, an input of
+/// `size` a side, reflection-padded to keep the size or zero-padded with stride 2.
 struct ConvCase {
-    name: &'static str,
-    /// The script's name for the same case.
-    key: &'static str,
     cin: usize,
     cout: usize,
     kernel: usize,
     size: usize,
-    spec: ConvSpec,
+    strided: bool,
+}
+
+impl ConvCase {
+    fn spec(&self) -> ConvSpec {
+        if self.strided {
+            ConvSpec::symmetric(2, 1, PadMode::Zeros)
+        } else {
+            ConvSpec::symmetric(1, self.kernel / 2, PadMode::Reflect)
+        }
+    }
+
+    /// The printed label and the script's key of the case.
+    fn name_and_key(&self) -> (String, String) {
+        let Self {
+            cin,
+            cout,
+            kernel: k,
+            size,
+            ..
+        } = self;
+        let how = if self.strided { "s2" } else { "reflect" };
+        (
+            format!("conv {cin}->{cout} {k}x{k} {how} @{size}"),
+            format!("conv-{cin}-{cout}-{k}-{how}@{size}"),
+        )
+    }
 }
 
 /// One measured case: its label, the script's key, visnir's forward and backward times.
@@ -66,72 +90,25 @@ fn parse_reference(stdout: &str) -> HashMap<String, (f64, f64)> {
 /// visnir's side of every case, in order.
 fn visnir_rows(repeats: usize) -> anyhow::Result<Vec<Row>> {
     let device = Device::Cpu;
-    let reflect = |pad| ConvSpec::symmetric(1, pad, PadMode::Reflect);
-    let conv = |name, key, (cin, cout, kernel, size), spec| ConvCase {
-        name,
-        key,
+    let conv = |(cin, cout, kernel, size), strided| ConvCase {
         cin,
         cout,
         kernel,
         size,
-        spec,
+        strided,
     };
     let cases = [
-        conv(
-            "conv 256->256 3x3 reflect @32",
-            "conv-256-256-3-reflect@32",
-            (256, 256, 3, 32),
-            reflect(1),
-        ),
-        conv(
-            "conv 3->64 7x7 reflect @128",
-            "conv-3-64-7-reflect@128",
-            (3, 64, 7, 128),
-            reflect(3),
-        ),
-        conv(
-            "conv 64->128 3x3 s2 @128",
-            "conv-64-128-3-s2@128",
-            (64, 128, 3, 128),
-            ConvSpec::symmetric(2, 1, PadMode::Zeros),
-        ),
-        conv(
-            "conv 64->3 7x7 reflect @128",
-            "conv-64-3-7-reflect@128",
-            (64, 3, 7, 128),
-            reflect(3),
-        ),
+        // CycleGAN's generator at 128 x 128, ngf 64.
+        conv((256, 256, 3, 32), false),
+        conv((3, 64, 7, 128), false),
+        conv((64, 128, 3, 128), true),
+        conv((64, 3, 7, 128), false),
         // The quick scale's generator: 64 x 64, ngf 32.
-        conv(
-            "conv 3->32 7x7 reflect @64",
-            "conv-3-32-7-reflect@64",
-            (3, 32, 7, 64),
-            reflect(3),
-        ),
-        conv(
-            "conv 32->64 3x3 s2 @64",
-            "conv-32-64-3-s2@64",
-            (32, 64, 3, 64),
-            ConvSpec::symmetric(2, 1, PadMode::Zeros),
-        ),
-        conv(
-            "conv 64->128 3x3 s2 @32",
-            "conv-64-128-3-s2@32",
-            (64, 128, 3, 32),
-            ConvSpec::symmetric(2, 1, PadMode::Zeros),
-        ),
-        conv(
-            "conv 128->128 3x3 reflect @16",
-            "conv-128-128-3-reflect@16",
-            (128, 128, 3, 16),
-            reflect(1),
-        ),
-        conv(
-            "conv 32->3 7x7 reflect @64",
-            "conv-32-3-7-reflect@64",
-            (32, 3, 7, 64),
-            reflect(3),
-        ),
+        conv((3, 32, 7, 64), false),
+        conv((32, 64, 3, 64), true),
+        conv((64, 128, 3, 32), true),
+        conv((128, 128, 3, 16), false),
+        conv((32, 3, 7, 64), false),
     ];
     let mut rows = Vec::new();
     let mut push = |name: &str, key: &str, times| {
@@ -146,8 +123,9 @@ fn visnir_rows(repeats: usize) -> anyhow::Result<Vec<Row>> {
         let k = case.kernel;
         let w = Var::randn(0f32, 0.02, (case.cout, case.cin, k, k), &device)?;
         let b = Var::zeros(case.cout, DType::F32, &device)?;
-        let times = forward_backward(repeats, || conv2d(&x, &w, &b, case.spec))?;
-        push(case.name, case.key, times);
+        let times = forward_backward(repeats, || conv2d(&x, &w, &b, case.spec()))?;
+        let (name, key) = case.name_and_key();
+        push(&name, &key, times);
     }
     let up = ConvTransposeSpec {
         stride: 2,
@@ -186,17 +164,8 @@ fn visnir_rows(repeats: usize) -> anyhow::Result<Vec<Row>> {
         let g = visnir_gan::ResnetGenerator::new(config, vb)?;
         let x = Tensor::randn(0f32, 0.5, (1, 3, size, size), &device)?;
         let times = forward_backward(repeats.min(5), || g.forward(&x))?;
-        let (name, key) = if size == 128 {
-            (
-                "ResnetGenerator @128".to_string(),
-                "generator@128".to_string(),
-            )
-        } else {
-            (
-                format!("ResnetGenerator ngf {ngf}, {n_blocks} blocks @{size}"),
-                format!("generator-ngf{ngf}-{n_blocks}blocks@{size}"),
-            )
-        };
+        let name = format!("ResnetGenerator ngf {ngf}, {n_blocks} blocks @{size}");
+        let key = format!("generator-ngf{ngf}-{n_blocks}blocks@{size}");
         push(&name, &key, times);
     }
     Ok(rows)
