@@ -138,6 +138,18 @@ struct Conv2dOp {
     spec: ConvSpec,
 }
 
+/// Column tiles of the forward product, (width, count): each tile's patch matrix stays near
+/// 256 KB, and the tiles of an image come in multiples of the worker count and of equal widths
+/// (multiples of 16), so that every core gets the same work. A batch of at least as many
+/// images as workers is spread by image instead.
+fn forward_tiles(k: usize, p: usize, n: usize) -> (usize, usize) {
+    let workers = rayon::current_num_threads();
+    let per_image = if n >= workers { 1 } else { workers };
+    let count = (p * k).div_ceil(1 << 16).max(1).next_multiple_of(per_image);
+    let tile = p.div_ceil(count).next_multiple_of(16).min(p.max(1));
+    (tile, p.div_ceil(tile))
+}
+
 /// A raw output pointer shared by tasks that write disjoint regions.
 #[derive(Clone, Copy)]
 pub(crate) struct SharedOut(pub *mut f32, pub usize);
@@ -209,8 +221,7 @@ impl CustomOp3 for Conv2dOp {
         let p = oh * ow;
         let direct =
             kh == 1 && kw == 1 && spec.stride == 1 && spec.pad_before == 0 && spec.pad_after == 0;
-        let tile = (65536 / k.max(1)).clamp(32, 4096).min(p.max(1));
-        let tiles = p.div_ceil(tile);
+        let (tile, tiles) = forward_tiles(k, p, n);
         let mut out = vec![0f32; n * cout * p];
         let shared = SharedOut(out.as_mut_ptr(), out.len());
         let lhs = MatRef::rows(weight, cout, k, k);
@@ -258,31 +269,42 @@ impl CustomOp3 for Conv2dOp {
         let (cout, _, kh, kw) = weight.dims4()?;
         let (_, _, oh, ow) = grad.dims4()?;
         let spec = self.spec;
-        let dx = if !x.track_op() {
-            None
-        } else if prefer_stride1_input_grad((cin, cout), (kh, kw), (h, w), (oh, ow), spec) {
-            Some(stride1_input_grad(&grad, weight, spec, (h, w))?.detach())
-        } else {
-            Some(grad.apply_op2_no_bwd(
-                &weight.contiguous()?,
-                &ConvInputGrad {
-                    spec,
-                    input_hw: (h, w),
-                },
-            )?)
-        };
-        let dw = weight
-            .track_op()
-            .then(|| {
-                x.contiguous()?.apply_op2_no_bwd(
-                    &grad,
-                    &ConvWeightGrad {
-                        spec: self.spec,
-                        kernel: (kh, kw),
-                    },
-                )
-            })
-            .transpose()?;
+        // The two gradients are independent: computed side by side, each core picks up the
+        // other's work when its own runs out (their products are small at 64 x 64).
+        let (dx, dw) = rayon::join(
+            || -> Result<Option<Tensor>> {
+                if !x.track_op() {
+                    Ok(None)
+                } else if prefer_stride1_input_grad((cin, cout), (kh, kw), (h, w), (oh, ow), spec) {
+                    Ok(Some(
+                        stride1_input_grad(&grad, weight, spec, (h, w))?.detach(),
+                    ))
+                } else {
+                    Ok(Some(grad.apply_op2_no_bwd(
+                        &weight.contiguous()?,
+                        &ConvInputGrad {
+                            spec,
+                            input_hw: (h, w),
+                        },
+                    )?))
+                }
+            },
+            || {
+                weight
+                    .track_op()
+                    .then(|| {
+                        x.contiguous()?.apply_op2_no_bwd(
+                            &grad,
+                            &ConvWeightGrad {
+                                spec,
+                                kernel: (kh, kw),
+                            },
+                        )
+                    })
+                    .transpose()
+            },
+        );
+        let (dx, dw) = (dx?, dw?);
         let db = bias_grad(bias, &grad)?;
         Ok((dx, dw, db))
     }
@@ -350,13 +372,9 @@ fn im2col_channel(
                         // Input columns first + j * s: gather the part inside the row, pad
                         // the ends (one or two values at most) one by one.
                         let (lo, hi) = inside_columns(first, s, out.len(), w);
-                        if s == 1 && hi > lo {
-                            let start = (first + lo as isize) as usize;
-                            out[lo..hi].copy_from_slice(&line[start..start + hi - lo]);
-                        } else {
-                            for (j, o) in out.iter_mut().enumerate().take(hi).skip(lo) {
-                                *o = line[(first + (j * s) as isize) as usize];
-                            }
+                        if hi > lo {
+                            let start = (first + (lo * s) as isize) as usize;
+                            gather_strided(&line[start..], s, &mut out[lo..hi]);
                         }
                         for j in (0..lo).chain(hi..out.len()) {
                             let ix = first + (j * s) as isize;
@@ -365,6 +383,28 @@ fn im2col_channel(
                     }
                 }
                 p += ox1 - ox0;
+            }
+        }
+    }
+}
+
+/// `out[j] = line[j * stride]`: a copy for stride 1, pairs for stride 2 (which the compiler
+/// turns into vector shuffles), one by one otherwise.
+fn gather_strided(line: &[f32], stride: usize, out: &mut [f32]) {
+    match stride {
+        1 => out.copy_from_slice(&line[..out.len()]),
+        2 => {
+            let Some((last, body)) = out.split_last_mut() else {
+                return;
+            };
+            for (o, pair) in body.iter_mut().zip(line.chunks_exact(2)) {
+                *o = pair[0];
+            }
+            *last = line[2 * body.len()];
+        }
+        _ => {
+            for (o, &v) in out.iter_mut().zip(line.iter().step_by(stride)) {
+                *o = v;
             }
         }
     }
