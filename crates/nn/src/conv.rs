@@ -1,6 +1,9 @@
 //! 2-D convolution with zero or reflect padding: a fast CPU kernel (tiled im2col + gemm,
 //! parallel over tiles) and the generic candle composition used on CUDA/Metal and as oracle.
 
+use std::cell::Cell;
+use std::mem::MaybeUninit;
+
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
@@ -150,6 +153,23 @@ fn forward_tiles(k: usize, p: usize, n: usize) -> (usize, usize) {
     (tile, p.div_ceil(tile))
 }
 
+thread_local! {
+    static SCRATCH: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
+}
+
+/// Runs `work` on a buffer of `len` floats of this thread's, kept between calls so that patch
+/// matrices are neither allocated nor zeroed again; `work` must write what it reads. A nested
+/// call on the same thread finds the buffer taken and uses a fresh one.
+pub(crate) fn with_scratch<R>(len: usize, work: impl FnOnce(&mut [f32]) -> R) -> R {
+    let mut buffer = SCRATCH.take();
+    if buffer.len() < len {
+        buffer.resize(len, 0.0);
+    }
+    let result = work(&mut buffer[..len]);
+    SCRATCH.set(buffer);
+    result
+}
+
 /// A raw output pointer shared by tasks that write disjoint regions.
 #[derive(Clone, Copy)]
 pub(crate) struct SharedOut(pub *mut f32, pub usize);
@@ -222,32 +242,45 @@ impl CustomOp3 for Conv2dOp {
         let direct =
             kh == 1 && kw == 1 && spec.stride == 1 && spec.pad_before == 0 && spec.pad_after == 0;
         let (tile, tiles) = forward_tiles(k, p, n);
-        let mut out = vec![0f32; n * cout * p];
-        let shared = SharedOut(out.as_mut_ptr(), out.len());
+        // Every element is written (its tile's rows start from the bias) before it is read, so
+        // the buffer is not zeroed first.
+        let len = n * cout * p;
+        let mut out = Vec::<f32>::with_capacity(len);
+        let shared = SharedOut(out.as_mut_ptr(), len);
         let lhs = MatRef::rows(weight, cout, k, k);
-        (0..n * tiles)
-            .into_par_iter()
-            .for_each_init(Vec::new, |cols, job| {
-                let (item, t) = (job / tiles, job % tiles);
-                let (p0, p1) = (t * tile, ((t + 1) * tile).min(p));
-                let width = p1 - p0;
-                let input = &x[item * cin * h * w..(item + 1) * cin * h * w];
-                let base = item * cout * p + p0;
-                for (c, &b) in bias.iter().enumerate() {
-                    // SAFETY: row c, columns p0..p1 of this batch item belong to this task alone.
-                    unsafe { std::slice::from_raw_parts_mut(shared.at(base + c * p), width) }
-                        .fill(b);
+        (0..n * tiles).into_par_iter().for_each(|job| {
+            let (item, t) = (job / tiles, job % tiles);
+            let (p0, p1) = (t * tile, ((t + 1) * tile).min(p));
+            let width = p1 - p0;
+            let input = &x[item * cin * h * w..(item + 1) * cin * h * w];
+            let base = item * cout * p + p0;
+            for (c, &b) in bias.iter().enumerate() {
+                // SAFETY: row c, columns p0..p1 of this batch item belong to this task alone
+                // and lie within the allocation.
+                unsafe {
+                    std::slice::from_raw_parts_mut(
+                        shared.at(base + c * p).cast::<MaybeUninit<f32>>(),
+                        width,
+                    )
                 }
-                let rhs = if direct {
-                    MatRef::rows(&input[p0..], k, width, h * w)
-                } else {
-                    cols.resize(k * width, 0.0);
-                    im2col(input, (cin, h, w), (kh, kw), spec, ow, p0, p1, cols, false);
-                    MatRef::rows(cols, k, width, width)
-                };
-                // SAFETY: as above, this task's rows x columns p0..p1 are disjoint from every other task's.
+                .fill(MaybeUninit::new(b));
+            }
+            let product = |rhs: MatRef| {
+                // SAFETY: as above, this task's rows x columns p0..p1 are disjoint from every
+                // other task's, and now initialised.
                 unsafe { sgemm_raw(shared.at(base), p, lhs, rhs, true, false) };
-            });
+            };
+            if direct {
+                product(MatRef::rows(&input[p0..], k, width, h * w));
+            } else {
+                with_scratch(k * width, |cols| {
+                    im2col(input, (cin, h, w), (kh, kw), spec, ow, p0, p1, cols, false);
+                    product(MatRef::rows(cols, k, width, width));
+                });
+            }
+        });
+        // SAFETY: the tasks above wrote all `len` elements.
+        unsafe { out.set_len(len) };
         Ok((CpuStorage::F32(out), Shape::from((n, cout, oh, ow))))
     }
 

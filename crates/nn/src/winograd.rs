@@ -17,34 +17,36 @@ use crate::sgemm::{sgemm_raw, MatRef};
 const XI: usize = 16;
 
 thread_local! {
-    static SCRATCH: std::cell::Cell<(Vec<f32>, Vec<f32>)> = const { std::cell::Cell::new((Vec::new(), Vec::new())) };
+    static SCRATCH: std::cell::Cell<[Vec<f32>; 3]> = const { std::cell::Cell::new([Vec::new(), Vec::new(), Vec::new()]) };
 }
 
-/// The transformed inputs and the products of one call, kept per thread between calls so that
-/// these large buffers are neither allocated nor zeroed again (every element is written before
-/// it is read). A nested call on the same thread finds the buffers taken and allocates its own.
-struct Scratch(Vec<f32>, Vec<f32>);
+/// The transformed inputs, the products and the transformed weights (or their gradients) of
+/// one call, kept per thread between calls so that these large buffers are neither allocated
+/// nor zeroed again (every element is written before it is read). A nested call on the same
+/// thread finds the buffers taken and allocates its own.
+struct Scratch([Vec<f32>; 3]);
 
 impl Scratch {
     fn take() -> Self {
-        let (a, b) = SCRATCH.take();
-        Self(a, b)
+        Self(SCRATCH.take())
     }
 
-    /// The first `len_a` and `len_b` elements of the two buffers, grown as needed.
-    fn buffers(&mut self, len_a: usize, len_b: usize) -> (&mut [f32], &mut [f32]) {
-        for (buffer, len) in [(&mut self.0, len_a), (&mut self.1, len_b)] {
+    /// The first `lens[i]` elements of buffer `i`, grown as needed.
+    fn buffers(&mut self, lens: [usize; 3]) -> [&mut [f32]; 3] {
+        let [a, b, c] = &mut self.0;
+        let mut slices = [a, b, c].into_iter().zip(lens).map(|(buffer, len)| {
             if buffer.len() < len {
                 buffer.resize(len, 0.0);
             }
-        }
-        (&mut self.0[..len_a], &mut self.1[..len_b])
+            &mut buffer[..len]
+        });
+        std::array::from_fn(|_| slices.next().unwrap_or_default())
     }
 }
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        SCRATCH.set((std::mem::take(&mut self.0), std::mem::take(&mut self.1)));
+        SCRATCH.set(std::mem::take(&mut self.0));
     }
 }
 
@@ -172,11 +174,11 @@ fn transform_input(
         });
 }
 
-/// `G g G^T` of every 3x3 filter of `weight` (`cout` x `cin` x 3 x 3), as `[co][xi][ci]`: a
-/// whole row of input channels at a time, first the 4 x 3 rows of `G g`, then its rows times
-/// `G^T`.
-fn transform_weights(weight: &[f32], cout: usize, cin: usize) -> Vec<f32> {
-    let mut u = vec![0f32; cout * XI * cin];
+/// `G g G^T` of every 3x3 filter of `weight` (`cout` x `cin` x 3 x 3), written to `u` as
+/// `[co][xi][ci]`: a whole row of input channels at a time, first the 4 x 3 rows of `G g`, then
+/// its rows times `G^T`.
+fn transform_weights(weight: &[f32], cout: usize, cin: usize, u: &mut [f32]) {
+    debug_assert_eq!(u.len(), cout * XI * cin);
     u.par_chunks_exact_mut(XI * cin)
         .enumerate()
         .for_each_init(Vec::new, |scratch, (co, out)| {
@@ -214,7 +216,6 @@ fn transform_weights(weight: &[f32], cout: usize, cin: usize) -> Vec<f32> {
                 }
             }
         });
-    u
 }
 
 /// `A^T m A + bias` of every tile of one output channel (`m` is `[xi][tile]`), written to
@@ -267,10 +268,11 @@ pub(crate) fn winograd_forward(
     let cout = bias.len();
     let tiles = Tiles::new((h, w), spec);
     let (oh, ow, count) = (tiles.oh, tiles.ow, tiles.count());
-    let u = transform_weights(weight, cout, cin);
     let mut out = vec![0f32; n * cout * oh * ow];
     let mut scratch = Scratch::take();
-    let (v, m) = scratch.buffers(cin * XI * count, cout * XI * count);
+    let [v, m, u] = scratch.buffers([cin * XI * count, cout * XI * count, cout * XI * cin]);
+    transform_weights(weight, cout, cin, u);
+    let u = &*u;
     for (item, y) in out.chunks_exact_mut(cout * oh * ow).enumerate() {
         transform_input(
             &x[item * cin * h * w..][..cin * h * w],
@@ -351,9 +353,8 @@ pub(crate) fn winograd_weight_grad(
     let tiles = Tiles::new((h, w), spec);
     let (oh, ow, count) = (tiles.oh, tiles.ow, tiles.count());
     // dU[xi] (cout x cin) = sum over items and tiles of (A dY A^T)[xi] (V[xi])^T.
-    let mut du = vec![0f32; XI * cout * cin];
     let mut scratch = Scratch::take();
-    let (v, gt) = scratch.buffers(cin * XI * count, cout * XI * count);
+    let [v, gt, du] = scratch.buffers([cin * XI * count, cout * XI * count, XI * cout * cin]);
     for item in 0..n {
         transform_input(
             &x[item * cin * h * w..][..cin * h * w],
