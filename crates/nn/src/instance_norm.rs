@@ -53,33 +53,6 @@ fn lane_sum(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> f64) -> f64 {
     lanes.iter().sum::<f64>() + tail
 }
 
-/// Two `lane_sum`s over the same pairs in one pass, each summed in `lane_sum`'s order.
-fn lane_sums(a: &[f32], b: &[f32], f: impl Fn(f32, f32) -> (f64, f64)) -> (f64, f64) {
-    let (mut first, mut second) = ([0f64; 8], [0f64; 8]);
-    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail = || {
-        a8.remainder()
-            .iter()
-            .zip(b8.remainder())
-            .map(|(&x, &y)| f(x, y))
-    };
-    let tails = (
-        tail().map(|t| t.0).sum::<f64>(),
-        tail().map(|t| t.1).sum::<f64>(),
-    );
-    for (x, y) in a8.clone().zip(b8.clone()) {
-        for l in 0..8 {
-            let (u, v) = f(x[l], y[l]);
-            first[l] += u;
-            second[l] += v;
-        }
-    }
-    (
-        first.iter().sum::<f64>() + tails.0,
-        second.iter().sum::<f64>() + tails.1,
-    )
-}
-
 /// Mean and 1/sqrt(var + eps) of a plane, accumulated in f64.
 fn moments(plane: &[f32]) -> (f64, f64) {
     let n = plane.len() as f64;
@@ -139,18 +112,11 @@ impl CustomOp2 for InstanceNormGrad {
         out.par_chunks_mut(plane)
             .zip(x.par_chunks(plane).zip(g.par_chunks(plane)))
             .for_each(|(o, (p, dy))| {
-                // The sums of `moments` and of the two means below, two at a time.
+                let (mean, inv) = moments(p);
                 let n = p.len() as f64;
-                let (sum, sum_dy) = lane_sums(p, dy, |v, d| (v as f64, d as f64));
-                let mean = sum / n;
-                let (squares, dy_centred) = lane_sums(p, dy, |v, d| {
-                    let centred = v as f64 - mean;
-                    (centred.powi(2), d as f64 * centred)
-                });
-                let inv = 1.0 / (squares / n + INSTANCE_NORM_EPS).sqrt();
-                let mean_dy = sum_dy / n;
+                let mean_dy = lane_sum(dy, dy, |d, _| d as f64) / n;
                 // mean(dy * x_hat) = inv * mean(dy * (x - mean)), in f64.
-                let mean_dy_xhat = inv * dy_centred / n;
+                let mean_dy_xhat = inv * lane_sum(dy, p, |d, v| d as f64 * (v as f64 - mean)) / n;
                 let (mean, inv) = (mean as f32, inv as f32);
                 let (mean_dy, mean_dy_xhat) = (mean_dy as f32, mean_dy_xhat as f32);
                 for ((o, &d), &v) in o.iter_mut().zip(dy).zip(p) {
