@@ -497,7 +497,7 @@ impl CustomOp2 for DepthwiseGrad {
                 .for_each(|(plane, dx)| {
                     let g = &grad[plane * oh * ow..(plane + 1) * oh * ow];
                     let k = &weight[(plane % c) * kh * kw..][..kh * kw];
-                    taps.for_each((oh, ow), |ki, o, i| dx[i] += k[ki] * g[o]);
+                    taps.input_grad((oh, ow), k, g, dx);
                 });
             Ok((CpuStorage::F32(out), Shape::from((n, c, h, w))))
         } else {
@@ -540,8 +540,8 @@ impl Taps {
     }
 
     /// Adds to each `dk[ki]` the products `input[i] * g[o]` of its taps, in the order of
-    /// [`Taps::for_each`] for every `ki` (output row by row) but every tap of an output
-    /// position at once, so that the kernel's sums advance side by side rather than one after
+    /// `Taps::for_each` (the tests' reference order) for every `ki` (output row by row) but
+    /// every tap of an output position at once, so that the kernel's sums advance side by side rather than one after
     /// another: the same sums, bit for bit, without a chain of dependent additions per tap.
     fn weight_grad(&self, (oh, ow): (usize, usize), input: &[f32], g: &[f32], dk: &mut [f32]) {
         let ((kh, kw), (h, w)) = (self.kernel, self.input_hw);
@@ -562,9 +562,45 @@ impl Taps {
         }
     }
 
+    /// Adds `k[ki] * g[o]` to `dx[i]` for every tap, kernel position by position as
+    /// `Taps::for_each` (the tests' reference order) does, so that each input gets its products
+    /// in the same order, bit for bit; a row segment at a time, so that stride 1 vectorises.
+    fn input_grad(&self, (oh, ow): (usize, usize), k: &[f32], g: &[f32], dx: &mut [f32]) {
+        let ((kh, kw), (h, w)) = (self.kernel, self.input_hw);
+        let s = self.stride;
+        for ky in 0..kh {
+            for kx in 0..kw {
+                let weight = k[ky * kw + kx];
+                let first = kx as isize - self.pad;
+                let (lo, hi) = inside_columns(first, s, ow, w);
+                if hi <= lo {
+                    continue;
+                }
+                let start = (first + (lo * s) as isize) as usize;
+                for oy in 0..oh {
+                    let Some(iy) = self.input_coord(oy, ky, h) else {
+                        continue;
+                    };
+                    let grads = &g[oy * ow + lo..oy * ow + hi];
+                    let line = &mut dx[iy * w + start..(iy + 1) * w];
+                    if s == 1 {
+                        for (d, &go) in line.iter_mut().zip(grads) {
+                            *d += weight * go;
+                        }
+                    } else {
+                        for (d, &go) in line.iter_mut().step_by(s).zip(grads) {
+                            *d += weight * go;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Calls `f(kernel index, output index, input index)` for every tap that lands inside the
     /// input of an `oh` x `ow` output, kernel position by position and row by row (the order of
     /// the sums); generic so that `f` is inlined into the loop.
+    #[cfg(test)]
     #[inline]
     fn for_each(&self, (oh, ow): (usize, usize), mut f: impl FnMut(usize, usize, usize)) {
         let ((kh, kw), (h, w)) = (self.kernel, self.input_hw);
@@ -590,11 +626,11 @@ impl Taps {
 mod tests {
     use super::Taps;
 
-    /// `Taps::weight_grad` adds the same products in the same order per tap as the loop it
-    /// replaced (`for_each`, one tap after another): equal bit for bit, padding and strides
-    /// included.
+    /// `Taps::weight_grad` and `Taps::input_grad` add the same products in the same order per
+    /// weight and per input as the loop they replaced (`for_each`, one tap after another): equal
+    /// bit for bit, padding and strides included.
     #[test]
-    fn weight_grad_sums_each_tap_in_the_order_of_for_each() {
+    fn gradients_sum_each_tap_in_the_order_of_for_each() {
         let mut state = 12345u32;
         let mut next = || {
             state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
@@ -619,13 +655,23 @@ mod tests {
             let start: Vec<f32> = (0..kernel.0 * kernel.1).map(|_| next()).collect();
             let mut expected = start.clone();
             taps.for_each((oh, ow), |ki, o, i| expected[ki] += input[i] * g[o]);
-            let mut got = start;
+            let mut got = start.clone();
             taps.weight_grad((oh, ow), &input, &g, &mut got);
             let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             assert_eq!(
                 bits(&got),
                 bits(&expected),
                 "kernel {kernel:?}, stride {stride}"
+            );
+            // The input gradient: kernel `start`, output gradient `g`, onto `input`.
+            let mut expected = input.clone();
+            taps.for_each((oh, ow), |ki, o, i| expected[i] += start[ki] * g[o]);
+            let mut got = input.clone();
+            taps.input_grad((oh, ow), &start, &g, &mut got);
+            assert_eq!(
+                bits(&got),
+                bits(&expected),
+                "input gradient: kernel {kernel:?}, stride {stride}"
             );
         }
     }
