@@ -8,7 +8,7 @@ use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
 use crate::cpu_slice::f32_slice;
-use crate::sgemm::{sgemm_raw, MatRef};
+use crate::sgemm::{sgemm_raw, MatRef, SharedOut};
 
 /// How the border of the input is extended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -149,7 +149,7 @@ fn forward_tiles(k: usize, p: usize, n: usize) -> (usize, usize) {
     let workers = rayon::current_num_threads();
     let per_image = if n >= workers { 1 } else { workers };
     let count = (p * k).div_ceil(1 << 16).max(1).next_multiple_of(per_image);
-    let tile = p.div_ceil(count).next_multiple_of(16).min(p.max(1));
+    let tile = p.div_ceil(count).next_multiple_of(16).min(p).max(1);
     (tile, p.div_ceil(tile))
 }
 
@@ -168,21 +168,6 @@ pub(crate) fn with_scratch<R>(len: usize, work: impl FnOnce(&mut [f32]) -> R) ->
     let result = work(&mut buffer[..len]);
     SCRATCH.set(buffer);
     result
-}
-
-/// A raw output pointer shared by tasks that write disjoint regions.
-#[derive(Clone, Copy)]
-pub(crate) struct SharedOut(pub *mut f32, pub usize);
-// SAFETY: every task writes a disjoint set of elements (its own batch item and column tile).
-unsafe impl Send for SharedOut {}
-unsafe impl Sync for SharedOut {}
-
-impl SharedOut {
-    pub(crate) fn at(&self, offset: usize) -> *mut f32 {
-        debug_assert!(offset <= self.1);
-        // SAFETY: offsets stay within the allocation (checked in debug builds).
-        unsafe { self.0.add(offset) }
-    }
 }
 
 impl CustomOp3 for Conv2dOp {

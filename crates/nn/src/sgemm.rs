@@ -82,7 +82,7 @@ pub(crate) unsafe fn sgemm_raw(
         // synchronises more and ran 1.2-1.4x slower on the convolution shapes of the quick
         // scale. Every output element is summed over k in the same order either way.
         let width = n.div_ceil(threads).next_multiple_of(COLUMN_ALIGN);
-        let dst = SendPtr(dst);
+        let dst = SharedOut(dst, (m - 1) * dst_stride + n);
         (0..n.div_ceil(width)).into_par_iter().for_each(|block| {
             let (c0, c1) = (block * width, ((block + 1) * width).min(n));
             let rhs = MatRef {
@@ -102,17 +102,20 @@ pub(crate) unsafe fn sgemm_raw(
 /// Column blocks of a split product start at multiples of this (the SIMD width of AVX-512).
 const COLUMN_ALIGN: usize = 16;
 
-/// A destination pointer handed to the column blocks of one product.
+/// A raw output pointer shared by tasks that write disjoint regions.
 #[derive(Clone, Copy)]
-struct SendPtr(*mut f32);
-// SAFETY: each block writes a disjoint set of columns.
-unsafe impl Send for SendPtr {}
-unsafe impl Sync for SendPtr {}
+pub(crate) struct SharedOut(pub *mut f32, pub usize);
+// SAFETY: every task writes a disjoint set of elements (its own batch item, column tile or
+// column block).
+unsafe impl Send for SharedOut {}
+unsafe impl Sync for SharedOut {}
 
-impl SendPtr {
-    fn at(self, column: usize) -> *mut f32 {
-        // SAFETY: the column lies within the row of the caller's destination.
-        unsafe { self.0.add(column) }
+impl SharedOut {
+    /// The pointer `offset` elements past the start.
+    pub(crate) fn at(&self, offset: usize) -> *mut f32 {
+        debug_assert!(offset <= self.1);
+        // SAFETY: offsets stay within the allocation (checked in debug builds).
+        unsafe { self.0.add(offset) }
     }
 }
 

@@ -10,8 +10,8 @@
 
 use rayon::prelude::*;
 
-use crate::conv::{source, ConvSpec, SharedOut};
-use crate::sgemm::{sgemm_raw, MatRef};
+use crate::conv::{source, ConvSpec};
+use crate::sgemm::{sgemm_raw, MatRef, SharedOut};
 
 /// Positions of a 4x4 Winograd-domain tile.
 const XI: usize = 16;
