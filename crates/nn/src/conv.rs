@@ -1,7 +1,6 @@
 //! 2-D convolution with zero or reflect padding: a fast CPU kernel (tiled im2col + gemm,
 //! parallel over tiles) and the generic candle composition used on CUDA/Metal and as oracle.
 
-use std::cell::Cell;
 use std::mem::MaybeUninit;
 
 use candle_core::{CpuStorage, CustomOp3, Layout, Result, Shape, Tensor};
@@ -153,23 +152,6 @@ fn forward_tiles(k: usize, p: usize, n: usize) -> (usize, usize) {
     (tile, p.div_ceil(tile))
 }
 
-thread_local! {
-    static SCRATCH: Cell<Vec<f32>> = const { Cell::new(Vec::new()) };
-}
-
-/// Runs `work` on a buffer of `len` floats of this thread's, kept between calls so that patch
-/// matrices are neither allocated nor zeroed again; `work` must write what it reads. A nested
-/// call on the same thread finds the buffer taken and uses a fresh one.
-pub(crate) fn with_scratch<R>(len: usize, work: impl FnOnce(&mut [f32]) -> R) -> R {
-    let mut buffer = SCRATCH.take();
-    if buffer.len() < len {
-        buffer.resize(len, 0.0);
-    }
-    let result = work(&mut buffer[..len]);
-    SCRATCH.set(buffer);
-    result
-}
-
 impl CustomOp3 for Conv2dOp {
     fn name(&self) -> &'static str {
         "visnir-conv2d"
@@ -233,37 +215,36 @@ impl CustomOp3 for Conv2dOp {
         let mut out = Vec::<f32>::with_capacity(len);
         let shared = SharedOut(out.as_mut_ptr(), len);
         let lhs = MatRef::rows(weight, cout, k, k);
-        (0..n * tiles).into_par_iter().for_each(|job| {
-            let (item, t) = (job / tiles, job % tiles);
-            let (p0, p1) = (t * tile, ((t + 1) * tile).min(p));
-            let width = p1 - p0;
-            let input = &x[item * cin * h * w..(item + 1) * cin * h * w];
-            let base = item * cout * p + p0;
-            for (c, &b) in bias.iter().enumerate() {
-                // SAFETY: row c, columns p0..p1 of this batch item belong to this task alone
-                // and lie within the allocation.
-                unsafe {
-                    std::slice::from_raw_parts_mut(
-                        shared.at(base + c * p).cast::<MaybeUninit<f32>>(),
-                        width,
-                    )
+        (0..n * tiles)
+            .into_par_iter()
+            .for_each_init(Vec::new, |cols, job| {
+                let (item, t) = (job / tiles, job % tiles);
+                let (p0, p1) = (t * tile, ((t + 1) * tile).min(p));
+                let width = p1 - p0;
+                let input = &x[item * cin * h * w..(item + 1) * cin * h * w];
+                let base = item * cout * p + p0;
+                for (c, &b) in bias.iter().enumerate() {
+                    // SAFETY: row c, columns p0..p1 of this batch item belong to this task alone
+                    // and lie within the allocation.
+                    unsafe {
+                        std::slice::from_raw_parts_mut(
+                            shared.at(base + c * p).cast::<MaybeUninit<f32>>(),
+                            width,
+                        )
+                    }
+                    .fill(MaybeUninit::new(b));
                 }
-                .fill(MaybeUninit::new(b));
-            }
-            let product = |rhs: MatRef| {
+                let rhs = if direct {
+                    MatRef::rows(&input[p0..], k, width, h * w)
+                } else {
+                    cols.resize(k * width, 0.0);
+                    im2col(input, (cin, h, w), (kh, kw), spec, ow, p0, p1, cols, false);
+                    MatRef::rows(cols, k, width, width)
+                };
                 // SAFETY: as above, this task's rows x columns p0..p1 are disjoint from every
                 // other task's, and now initialised.
                 unsafe { sgemm_raw(shared.at(base), p, lhs, rhs, true, false) };
-            };
-            if direct {
-                product(MatRef::rows(&input[p0..], k, width, h * w));
-            } else {
-                with_scratch(k * width, |cols| {
-                    im2col(input, (cin, h, w), (kh, kw), spec, ow, p0, p1, cols, false);
-                    product(MatRef::rows(cols, k, width, width));
-                });
-            }
-        });
+            });
         // SAFETY: the tasks above wrote all `len` elements.
         unsafe { out.set_len(len) };
         Ok((CpuStorage::F32(out), Shape::from((n, cout, oh, ow))))

@@ -541,8 +541,9 @@ impl Taps {
 
     /// Adds to each `dk[ki]` the products `input[i] * g[o]` of its taps, in the order of
     /// `Taps::for_each` (the tests' reference order) for every `ki` (output row by row) but
-    /// every tap of an output position at once, so that the kernel's sums advance side by side rather than one after
-    /// another: the same sums, bit for bit, without a chain of dependent additions per tap.
+    /// every tap of an output position at once, so that the kernel's sums advance side by side
+    /// rather than one after another: the same sums, bit for bit, without a chain of dependent
+    /// additions per tap.
     fn weight_grad(&self, (oh, ow): (usize, usize), input: &[f32], g: &[f32], dk: &mut [f32]) {
         if self.kernel == (3, 3) {
             if let Ok(dk) = <&mut [f32; 9]>::try_from(&mut *dk) {

@@ -33,14 +33,13 @@ impl Scratch {
 
     /// The first `lens[i]` elements of buffer `i`, grown as needed.
     fn buffers(&mut self, lens: [usize; 3]) -> [&mut [f32]; 3] {
-        let [a, b, c] = &mut self.0;
-        let mut slices = [a, b, c].into_iter().zip(lens).map(|(buffer, len)| {
+        for (buffer, &len) in self.0.iter_mut().zip(&lens) {
             if buffer.len() < len {
                 buffer.resize(len, 0.0);
             }
-            &mut buffer[..len]
-        });
-        std::array::from_fn(|_| slices.next().unwrap_or_default())
+        }
+        let [a, b, c] = &mut self.0;
+        [&mut a[..lens[0]], &mut b[..lens[1]], &mut c[..lens[2]]]
     }
 }
 
