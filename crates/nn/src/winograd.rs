@@ -5,8 +5,10 @@
 //! gradient run here; the input gradient is a forward convolution of the output gradient and
 //! takes this path through [`crate::conv::conv2d`].
 //!
-//! Layouts: transformed inputs `[c][xi][tile]`, transformed weights `[co][xi][ci]`, products
-//! `[co][xi][tile]`, where `xi` indexes the 16 positions of a 4x4 Winograd tile.
+//! Layouts: transformed inputs `[xi][c][tile]`, transformed weights `[xi][co][ci]`, products
+//! `[xi][co][tile]`, where `xi` indexes the 16 positions of a 4x4 Winograd tile: each of the 16
+//! matrix products reads and writes contiguous blocks. (Position-minor layouts put the rows of
+//! one product a multiple of 4 KiB apart, where they compete for the same cache sets.)
 
 use rayon::prelude::*;
 
@@ -47,6 +49,33 @@ impl Drop for Scratch {
     fn drop(&mut self) {
         SCRATCH.set(std::mem::take(&mut self.0));
     }
+}
+
+/// Row `row` of each Winograd position's `rows` x `len` matrix in the `[xi][row][len]` buffer
+/// behind `out`, as `[a][b]` for position `xi = 4 a + b`.
+///
+/// # Safety
+/// No other live reference may overlap these rows while they are in use.
+unsafe fn position_rows<'a>(
+    out: SharedOut,
+    rows: usize,
+    row: usize,
+    len: usize,
+) -> [[&'a mut [f32]; 4]; 4] {
+    std::array::from_fn(|a| {
+        std::array::from_fn(|b| {
+            let start = ((4 * a + b) * rows + row) * len;
+            debug_assert!(start + len <= out.1);
+            // SAFETY: within the buffer (checked in debug builds); exclusive by the contract.
+            unsafe { std::slice::from_raw_parts_mut(out.at(start), len) }
+        })
+    })
+}
+
+/// Row `row` of each Winograd position's `rows` x `len` matrix in the `[xi][row][len]` buffer
+/// `m`, as `[a][b]` for position `xi = 4 a + b`.
+fn position_rows_of(m: &[f32], rows: usize, row: usize, len: usize) -> [[&[f32]; 4]; 4] {
+    std::array::from_fn(|a| std::array::from_fn(|b| &m[((4 * a + b) * rows + row) * len..][..len]))
 }
 
 /// Fewest input and output channels for which the transforms pay off.
@@ -101,28 +130,36 @@ fn pad_row(line: &[f32], spec: ConvSpec, out: &mut [f32]) {
     }
 }
 
-/// `B^T d B` of every 4x4 tile of one input plane (padded by `spec`), written to `v`
-/// (`[xi][tile]`); `scratch` is reused between calls.
+/// `B^T d B` of every 4x4 tile of one input plane (padded by `spec`), written to `v` (one row
+/// of tiles per position); `scratch` is reused between calls.
 fn transform_input_plane(
     plane: &[f32],
     (h, w): (usize, usize),
     spec: ConvSpec,
     tiles: Tiles,
     scratch: &mut Vec<f32>,
-    v: &mut [f32],
+    v: [[&mut [f32]; 4]; 4],
 ) {
-    // The padded plane, extended with zeros to whole tiles, then four rows of B^T d.
-    let (ph, pw) = (2 * tiles.th + 2, 2 * tiles.tw + 2);
+    // The padded plane, extended with zeros to whole tiles, each row with its even columns
+    // first and its odd ones after (so that every step below reads consecutive values), a
+    // padded row, then four rows of B^T d.
+    let tw = tiles.tw;
+    let (ph, pw) = (2 * tiles.th + 2, 2 * tw + 2);
     scratch.clear();
-    scratch.resize((ph + 4) * pw, 0.0);
-    let (padded, rows) = scratch.split_at_mut(ph * pw);
+    scratch.resize((ph + 5) * pw, 0.0);
+    let (padded, rest) = scratch.split_at_mut(ph * pw);
+    let (line, rows) = rest.split_at_mut(pw);
     let padded_h = h + spec.pad_before + spec.pad_after;
     for (y, out) in padded.chunks_exact_mut(pw).enumerate().take(padded_h) {
         if let Some(sy) = source(y as isize - spec.pad_before as isize, h, spec.mode) {
-            pad_row(&plane[sy * w..(sy + 1) * w], spec, out);
+            pad_row(&plane[sy * w..(sy + 1) * w], spec, line);
+            let (even, odd) = out.split_at_mut(tw + 1);
+            for ((e, o), pair) in even.iter_mut().zip(odd).zip(line.chunks_exact(2)) {
+                (*e, *o) = (pair[0], pair[1]);
+            }
         }
     }
-    let (count, tw) = (tiles.count(), tiles.tw);
+    let mut v = v;
     for i in 0..tiles.th {
         let d = |r: usize| &padded[(2 * i + r) * pw..][..pw];
         let (d0, d1, d2, d3) = (d(0), d(1), d(2), d(3));
@@ -133,30 +170,30 @@ fn transform_input_plane(
             r2[x] = d2[x] - d1[x];
             r3[x] = d1[x] - d3[x];
         }
-        for (a, r) in rows.chunks_exact(pw).enumerate() {
-            let at = |b: usize| (a * 4 + b) * count + i * tw;
-            let out = &mut v[at(0)..at(0) + tw];
-            for (j, o) in out.iter_mut().enumerate() {
-                *o = r[2 * j] - r[2 * j + 2];
+        for (r, [v0, v1, v2, v3]) in rows.chunks_exact(pw).zip(v.iter_mut()) {
+            // Columns 2j and 2j + 2 are even[j] and even[j + 1], 2j + 1 and 2j + 3 odd[j] and
+            // odd[j + 1].
+            let (even, odd) = r.split_at(tw + 1);
+            let (e0, e1, o0, o1) = (&even[..tw], &even[1..], &odd[..tw], &odd[1..]);
+            let at = i * tw..(i + 1) * tw;
+            for (j, out) in v0[at.clone()].iter_mut().enumerate() {
+                *out = e0[j] - e1[j];
             }
-            let out = &mut v[at(1)..at(1) + tw];
-            for (j, o) in out.iter_mut().enumerate() {
-                *o = r[2 * j + 1] + r[2 * j + 2];
+            for (j, out) in v1[at.clone()].iter_mut().enumerate() {
+                *out = o0[j] + e1[j];
             }
-            let out = &mut v[at(2)..at(2) + tw];
-            for (j, o) in out.iter_mut().enumerate() {
-                *o = r[2 * j + 2] - r[2 * j + 1];
+            for (j, out) in v2[at.clone()].iter_mut().enumerate() {
+                *out = e1[j] - o0[j];
             }
-            let out = &mut v[at(3)..at(3) + tw];
-            for (j, o) in out.iter_mut().enumerate() {
-                *o = r[2 * j + 1] - r[2 * j + 3];
+            for (j, out) in v3[at].iter_mut().enumerate() {
+                *out = o0[j] - o1[j];
             }
         }
     }
 }
 
-/// `[c][xi][tile]` transforms of every channel of one batch item `input` (`cin` x `h` x `w`),
-/// written to `v` (`cin * 16 * tiles` values).
+/// `[xi][c][tile]` transforms of every channel of one batch item `input` (`cin` x `h` x `w`),
+/// written to `v` (`16 * cin * tiles` values).
 fn transform_input(
     input: &[f32],
     (cin, h, w): (usize, usize, usize),
@@ -164,23 +201,29 @@ fn transform_input(
     tiles: Tiles,
     v: &mut [f32],
 ) {
-    debug_assert_eq!(v.len(), cin * XI * tiles.count());
-    v.par_chunks_exact_mut(XI * tiles.count())
-        .enumerate()
-        .for_each_init(Vec::new, |padded, (c, out)| {
+    assert_eq!(v.len(), XI * cin * tiles.count());
+    let out = SharedOut(v.as_mut_ptr(), v.len());
+    (0..cin)
+        .into_par_iter()
+        .for_each_init(Vec::new, |padded, c| {
+            // SAFETY: channel c writes only its own row of each position's matrix.
+            let rows = unsafe { position_rows(out, cin, c, tiles.count()) };
             let plane = &input[c * h * w..(c + 1) * h * w];
-            transform_input_plane(plane, (h, w), spec, tiles, padded, out);
+            transform_input_plane(plane, (h, w), spec, tiles, padded, rows);
         });
 }
 
 /// `G g G^T` of every 3x3 filter of `weight` (`cout` x `cin` x 3 x 3), written to `u` as
-/// `[co][xi][ci]`: a whole row of input channels at a time, first the 4 x 3 rows of `G g`, then
+/// `[xi][co][ci]`: a whole row of input channels at a time, first the 4 x 3 rows of `G g`, then
 /// its rows times `G^T`.
 fn transform_weights(weight: &[f32], cout: usize, cin: usize, u: &mut [f32]) {
-    debug_assert_eq!(u.len(), cout * XI * cin);
-    u.par_chunks_exact_mut(XI * cin)
-        .enumerate()
-        .for_each_init(Vec::new, |scratch, (co, out)| {
+    assert_eq!(u.len(), XI * cout * cin);
+    let u = SharedOut(u.as_mut_ptr(), u.len());
+    (0..cout)
+        .into_par_iter()
+        .for_each_init(Vec::new, |scratch, co| {
+            // SAFETY: output channel co writes only its own row of each position's matrix.
+            let out = unsafe { position_rows(u, cout, co, cin) };
             scratch.clear();
             scratch.resize(21 * cin, 0.0);
             let (taps, left) = scratch.split_at_mut(9 * cin);
@@ -203,10 +246,9 @@ fn transform_weights(weight: &[f32], cout: usize, cin: usize, u: &mut [f32]) {
                     s3[i] = g2[i];
                 }
             }
-            for a in 0..4 {
+            for (a, [o0, o1, o2, o3]) in out.into_iter().enumerate() {
                 let r = |c: usize| &left[(4 * c + a) * cin..][..cin];
                 let (r0, r1, r2) = (r(0), r(1), r(2));
-                let [o0, o1, o2, o3] = rows_mut(&mut out[4 * a * cin..], cin);
                 for i in 0..cin {
                     o0[i] = r0[i];
                     o1[i] = 0.5 * (r0[i] + r1[i] + r2[i]);
@@ -217,16 +259,22 @@ fn transform_weights(weight: &[f32], cout: usize, cin: usize, u: &mut [f32]) {
         });
 }
 
-/// `A^T m A + bias` of every tile of one output channel (`m` is `[xi][tile]`), written to
-/// its `oh` x `ow` plane.
-fn output_tiles(m: &[f32], tiles: Tiles, bias: f32, scratch: &mut Vec<f32>, plane: &mut [f32]) {
-    let (count, tw, ow) = (tiles.count(), tiles.tw, tiles.ow);
+/// `A^T m A + bias` of every tile of one output channel (`m`: its row of tiles at each
+/// position), written to its `oh` x `ow` plane.
+fn output_tiles(
+    m: [[&[f32]; 4]; 4],
+    tiles: Tiles,
+    bias: f32,
+    scratch: &mut Vec<f32>,
+    plane: &mut [f32],
+) {
+    let (tw, ow) = (tiles.tw, tiles.ow);
     // m A for the four rows of a tile row: two columns each, `[row][col][j]`.
     scratch.clear();
     scratch.resize(8 * tw, 0.0);
     for i in 0..tiles.th {
-        for (a, pair) in scratch.chunks_exact_mut(2 * tw).enumerate() {
-            let at = |b: usize| &m[(a * 4 + b) * count + i * tw..][..tw];
+        for (pair, m) in scratch.chunks_exact_mut(2 * tw).zip(&m) {
+            let at = |b: usize| &m[b][i * tw..][..tw];
             let (m0, m1, m2, m3) = (at(0), at(1), at(2), at(3));
             let (c0, c1) = pair.split_at_mut(tw);
             for j in 0..tw {
@@ -269,7 +317,7 @@ pub(crate) fn winograd_forward(
     let (oh, ow, count) = (tiles.oh, tiles.ow, tiles.count());
     let mut out = vec![0f32; n * cout * oh * ow];
     let mut scratch = Scratch::take();
-    let [v, m, u] = scratch.buffers([cin * XI * count, cout * XI * count, cout * XI * cin]);
+    let [v, m, u] = scratch.buffers([XI * cin * count, XI * cout * count, XI * cout * cin]);
     transform_weights(weight, cout, cin, u);
     let u = &*u;
     for (item, y) in out.chunks_exact_mut(cout * oh * ow).enumerate() {
@@ -280,27 +328,37 @@ pub(crate) fn winograd_forward(
             tiles,
             v,
         );
-        let shared = SharedOut(m.as_mut_ptr(), m.len());
-        (0..XI).into_par_iter().for_each(|xi| {
-            let lhs = MatRef::rows(&u[xi * cin..], cout, cin, XI * cin);
-            let rhs = MatRef::rows(&v[xi * count..], cin, count, XI * count);
-            // SAFETY: product xi writes only the columns xi * count.. of each row of `m`.
-            unsafe { sgemm_raw(shared.at(xi * count), XI * count, lhs, rhs, false, false) };
-        });
+        let v = &*v;
+        m.par_chunks_exact_mut(cout * count)
+            .enumerate()
+            .for_each(|(xi, product)| {
+                let lhs = MatRef::rows(&u[xi * cout * cin..], cout, cin, cin);
+                let rhs = MatRef::rows(&v[xi * cin * count..], cin, count, count);
+                // SAFETY: `product` is this position's own cout x count matrix.
+                unsafe { sgemm_raw(product.as_mut_ptr(), count, lhs, rhs, false, false) };
+            });
+        let m = &*m;
         y.par_chunks_exact_mut(oh * ow)
-            .zip(m.par_chunks_exact(XI * count))
             .zip(bias.par_iter())
-            .for_each_init(Vec::new, |scratch, ((plane, m), &b)| {
-                output_tiles(m, tiles, b, scratch, plane);
+            .enumerate()
+            .for_each_init(Vec::new, |scratch, (co, (plane, &b))| {
+                output_tiles(
+                    position_rows_of(m, cout, co, count),
+                    tiles,
+                    b,
+                    scratch,
+                    plane,
+                );
             });
     }
     out
 }
 
 /// `A dY A^T` of every 2x2 tile of one output-gradient plane `g` (`oh` x `ow`, zeros past its
-/// edge), written to `out` (`[xi][tile]`).
-fn gradient_tiles(g: &[f32], tiles: Tiles, scratch: &mut Vec<f32>, out: &mut [f32]) {
-    let (count, tw, ow) = (tiles.count(), tiles.tw, tiles.ow);
+/// edge), written to `out` (one row of tiles per position).
+fn gradient_tiles(g: &[f32], tiles: Tiles, scratch: &mut Vec<f32>, out: [[&mut [f32]; 4]; 4]) {
+    let (tw, ow) = (tiles.tw, tiles.ow);
+    let mut out = out;
     let width = 2 * tw;
     scratch.clear();
     scratch.resize(6 * width, 0.0);
@@ -322,18 +380,18 @@ fn gradient_tiles(g: &[f32], tiles: Tiles, scratch: &mut Vec<f32>, out: &mut [f3
             r2[x] = top[x] - bottom[x];
             r3[x] = -bottom[x];
         }
-        for (a, r) in rows.chunks_exact(width).enumerate() {
-            let at = |b: usize| (a * 4 + b) * count + i * tw;
-            for (j, o) in out[at(0)..at(0) + tw].iter_mut().enumerate() {
+        for (r, [o0, o1, o2, o3]) in rows.chunks_exact(width).zip(out.iter_mut()) {
+            let at = i * tw..(i + 1) * tw;
+            for (j, o) in o0[at.clone()].iter_mut().enumerate() {
                 *o = r[2 * j];
             }
-            for (j, o) in out[at(1)..at(1) + tw].iter_mut().enumerate() {
+            for (j, o) in o1[at.clone()].iter_mut().enumerate() {
                 *o = r[2 * j] + r[2 * j + 1];
             }
-            for (j, o) in out[at(2)..at(2) + tw].iter_mut().enumerate() {
+            for (j, o) in o2[at.clone()].iter_mut().enumerate() {
                 *o = r[2 * j] - r[2 * j + 1];
             }
-            for (j, o) in out[at(3)..at(3) + tw].iter_mut().enumerate() {
+            for (j, o) in o3[at].iter_mut().enumerate() {
                 *o = -r[2 * j + 1];
             }
         }
@@ -353,7 +411,7 @@ pub(crate) fn winograd_weight_grad(
     let (oh, ow, count) = (tiles.oh, tiles.ow, tiles.count());
     // dU[xi] (cout x cin) = sum over items and tiles of (A dY A^T)[xi] (V[xi])^T.
     let mut scratch = Scratch::take();
-    let [v, gt, du] = scratch.buffers([cin * XI * count, cout * XI * count, XI * cout * cin]);
+    let [v, gt, du] = scratch.buffers([XI * cin * count, XI * cout * count, XI * cout * cin]);
     for item in 0..n {
         transform_input(
             &x[item * cin * h * w..][..cin * h * w],
@@ -362,33 +420,21 @@ pub(crate) fn winograd_weight_grad(
             tiles,
             v,
         );
-        gt.par_chunks_exact_mut(XI * count)
-            .enumerate()
-            .for_each_init(Vec::new, |scratch, (co, out)| {
+        let shared = SharedOut(gt.as_mut_ptr(), gt.len());
+        (0..cout)
+            .into_par_iter()
+            .for_each_init(Vec::new, |scratch, co| {
+                // SAFETY: output channel co writes only its own row of each position's matrix.
+                let out = unsafe { position_rows(shared, cout, co, count) };
                 let g = &grad[(item * cout + co) * oh * ow..][..oh * ow];
                 gradient_tiles(g, tiles, scratch, out);
             });
+        let (v, gt) = (&*v, &*gt);
         du.par_chunks_exact_mut(cout * cin)
             .enumerate()
-            .for_each_init(Vec::new, |columns, (xi, acc)| {
-                // The gradient tiles of position xi with output channels adjacent, the layout
-                // the product reads fastest.
-                columns.clear();
-                columns.resize(count * cout, 0.0);
-                for co in 0..cout {
-                    let row = &gt[(co * XI + xi) * count..][..count];
-                    for (t, &value) in row.iter().enumerate() {
-                        columns[t * cout + co] = value;
-                    }
-                }
-                let lhs = MatRef {
-                    data: columns,
-                    rows: cout,
-                    cols: count,
-                    row_stride: 1,
-                    col_stride: cout,
-                };
-                let rhs = MatRef::transposed(&v[xi * count..], count, cin, XI * count);
+            .for_each(|(xi, acc)| {
+                let lhs = MatRef::rows(&gt[xi * cout * count..], cout, count, count);
+                let rhs = MatRef::transposed(&v[xi * cin * count..], count, cin, count);
                 // SAFETY: `acc` is this product's own cout x cin block of `du`.
                 unsafe { sgemm_raw(acc.as_mut_ptr(), cin, lhs, rhs, item > 0, false) };
             });
