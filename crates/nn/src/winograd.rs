@@ -72,6 +72,27 @@ unsafe fn position_rows<'a>(
     })
 }
 
+/// Runs `work(row, its rows, scratch)` in parallel for every row `0..rows` of the
+/// `[xi][row][len]` buffer `buf`: each task gets row `row` of every position's matrix (see
+/// [`position_rows`]) and a scratch vector kept per worker.
+fn par_position_rows(
+    buf: &mut [f32],
+    rows: usize,
+    len: usize,
+    work: impl Fn(usize, [[&mut [f32]; 4]; 4], &mut Vec<f32>) + Sync + Send,
+) {
+    assert_eq!(buf.len(), XI * rows * len);
+    let out = SharedOut(buf.as_mut_ptr(), buf.len());
+    (0..rows)
+        .into_par_iter()
+        .for_each_init(Vec::new, |scratch, row| {
+            // SAFETY: every row index is visited once, the rows of distinct indices are disjoint,
+            // and `buf` stays borrowed mutably until all tasks are done.
+            let out = unsafe { position_rows(out, rows, row, len) };
+            work(row, out, scratch);
+        });
+}
+
 /// Row `row` of each Winograd position's `rows` x `len` matrix in the `[xi][row][len]` buffer
 /// `m`, as `[a][b]` for position `xi = 4 a + b`.
 fn position_rows_of(m: &[f32], rows: usize, row: usize, len: usize) -> [[&[f32]; 4]; 4] {
@@ -201,62 +222,50 @@ fn transform_input(
     tiles: Tiles,
     v: &mut [f32],
 ) {
-    assert_eq!(v.len(), XI * cin * tiles.count());
-    let out = SharedOut(v.as_mut_ptr(), v.len());
-    (0..cin)
-        .into_par_iter()
-        .for_each_init(Vec::new, |padded, c| {
-            // SAFETY: channel c writes only its own row of each position's matrix.
-            let rows = unsafe { position_rows(out, cin, c, tiles.count()) };
-            let plane = &input[c * h * w..(c + 1) * h * w];
-            transform_input_plane(plane, (h, w), spec, tiles, padded, rows);
-        });
+    par_position_rows(v, cin, tiles.count(), |c, rows, padded| {
+        let plane = &input[c * h * w..(c + 1) * h * w];
+        transform_input_plane(plane, (h, w), spec, tiles, padded, rows);
+    });
 }
 
 /// `G g G^T` of every 3x3 filter of `weight` (`cout` x `cin` x 3 x 3), written to `u` as
 /// `[xi][co][ci]`: a whole row of input channels at a time, first the 4 x 3 rows of `G g`, then
 /// its rows times `G^T`.
 fn transform_weights(weight: &[f32], cout: usize, cin: usize, u: &mut [f32]) {
-    assert_eq!(u.len(), XI * cout * cin);
-    let u = SharedOut(u.as_mut_ptr(), u.len());
-    (0..cout)
-        .into_par_iter()
-        .for_each_init(Vec::new, |scratch, co| {
-            // SAFETY: output channel co writes only its own row of each position's matrix.
-            let out = unsafe { position_rows(u, cout, co, cin) };
-            scratch.clear();
-            scratch.resize(21 * cin, 0.0);
-            let (taps, left) = scratch.split_at_mut(9 * cin);
-            for (ci, g) in weight[co * cin * 9..][..cin * 9]
-                .chunks_exact(9)
-                .enumerate()
-            {
-                for (k, &v) in g.iter().enumerate() {
-                    taps[k * cin + ci] = v;
-                }
+    par_position_rows(u, cout, cin, |co, out, scratch| {
+        scratch.clear();
+        scratch.resize(21 * cin, 0.0);
+        let (taps, left) = scratch.split_at_mut(9 * cin);
+        for (ci, g) in weight[co * cin * 9..][..cin * 9]
+            .chunks_exact(9)
+            .enumerate()
+        {
+            for (k, &v) in g.iter().enumerate() {
+                taps[k * cin + ci] = v;
             }
-            let tap = |k: usize| &taps[k * cin..][..cin];
-            for c in 0..3 {
-                let (g0, g1, g2) = (tap(c), tap(3 + c), tap(6 + c));
-                let [s0, s1, s2, s3] = rows_mut(&mut left[4 * c * cin..], cin);
-                for i in 0..cin {
-                    s0[i] = g0[i];
-                    s1[i] = 0.5 * (g0[i] + g1[i] + g2[i]);
-                    s2[i] = 0.5 * (g0[i] - g1[i] + g2[i]);
-                    s3[i] = g2[i];
-                }
+        }
+        let tap = |k: usize| &taps[k * cin..][..cin];
+        for c in 0..3 {
+            let (g0, g1, g2) = (tap(c), tap(3 + c), tap(6 + c));
+            let [s0, s1, s2, s3] = rows_mut(&mut left[4 * c * cin..], cin);
+            for i in 0..cin {
+                s0[i] = g0[i];
+                s1[i] = 0.5 * (g0[i] + g1[i] + g2[i]);
+                s2[i] = 0.5 * (g0[i] - g1[i] + g2[i]);
+                s3[i] = g2[i];
             }
-            for (a, [o0, o1, o2, o3]) in out.into_iter().enumerate() {
-                let r = |c: usize| &left[(4 * c + a) * cin..][..cin];
-                let (r0, r1, r2) = (r(0), r(1), r(2));
-                for i in 0..cin {
-                    o0[i] = r0[i];
-                    o1[i] = 0.5 * (r0[i] + r1[i] + r2[i]);
-                    o2[i] = 0.5 * (r0[i] - r1[i] + r2[i]);
-                    o3[i] = r2[i];
-                }
+        }
+        for (a, [o0, o1, o2, o3]) in out.into_iter().enumerate() {
+            let r = |c: usize| &left[(4 * c + a) * cin..][..cin];
+            let (r0, r1, r2) = (r(0), r(1), r(2));
+            for i in 0..cin {
+                o0[i] = r0[i];
+                o1[i] = 0.5 * (r0[i] + r1[i] + r2[i]);
+                o2[i] = 0.5 * (r0[i] - r1[i] + r2[i]);
+                o3[i] = r2[i];
             }
-        });
+        }
+    });
 }
 
 /// `A^T m A + bias` of every tile of one output channel (`m`: its row of tiles at each
@@ -420,15 +429,10 @@ pub(crate) fn winograd_weight_grad(
             tiles,
             v,
         );
-        let shared = SharedOut(gt.as_mut_ptr(), gt.len());
-        (0..cout)
-            .into_par_iter()
-            .for_each_init(Vec::new, |scratch, co| {
-                // SAFETY: output channel co writes only its own row of each position's matrix.
-                let out = unsafe { position_rows(shared, cout, co, count) };
-                let g = &grad[(item * cout + co) * oh * ow..][..oh * ow];
-                gradient_tiles(g, tiles, scratch, out);
-            });
+        par_position_rows(gt, cout, count, |co, out, scratch| {
+            let g = &grad[(item * cout + co) * oh * ow..][..oh * ow];
+            gradient_tiles(g, tiles, scratch, out);
+        });
         let (v, gt) = (&*v, &*gt);
         du.par_chunks_exact_mut(cout * cin)
             .enumerate()
