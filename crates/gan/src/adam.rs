@@ -296,7 +296,7 @@ mod tests {
                 );
             }
         }
-        // The quick scale's 2 + 1 epochs: the decay epoch at half the rate.
+        // 2 + 1 epochs: the decay epoch at half the rate, as CycleGAN counts epochs from 1.
         let quick: Vec<f64> = (0..3).map(|e| linear_decay_lr(1.0, e, 2, 1)).collect();
         assert_eq!(quick, [1.0, 1.0, 0.5]);
         // The paper's 100 + 80: the first decay epoch already below the rate, the last at 1/81.
