@@ -287,7 +287,7 @@ mod tests {
         let cyclegan = |k: usize, n: usize, nd: usize| {
             1.0 - ((k + 1) as f64 - n as f64).max(0.0) / (nd as f64 + 1.0)
         };
-        for (n, nd) in [(2, 1), (4, 4), (100, 80), (0, 3), (3, 0)] {
+        for (n, nd) in [(2, 1), (4, 2), (4, 4), (100, 80), (0, 3), (3, 0)] {
             for epoch in 0..n + nd {
                 let lr = linear_decay_lr(2e-4, epoch, n, nd);
                 assert!(
@@ -297,8 +297,8 @@ mod tests {
             }
         }
         // 2 + 1 epochs: the decay epoch at half the rate, as CycleGAN counts epochs from 1.
-        let quick: Vec<f64> = (0..3).map(|e| linear_decay_lr(1.0, e, 2, 1)).collect();
-        assert_eq!(quick, [1.0, 1.0, 0.5]);
+        let short: Vec<f64> = (0..3).map(|e| linear_decay_lr(1.0, e, 2, 1)).collect();
+        assert_eq!(short, [1.0, 1.0, 0.5]);
         // The paper's 100 + 80: the first decay epoch already below the rate, the last at 1/81.
         assert_eq!(linear_decay_lr(1.0, 99, 100, 80), 1.0);
         assert!((linear_decay_lr(1.0, 100, 100, 80) - 80.0 / 81.0).abs() < 1e-15);
