@@ -110,6 +110,8 @@ fn tiny_experiment_on_a_real_layout_tree_writes_the_report() {
     assert!(!md.contains("SYNTHETIC"));
     check_html_report(&report_dir(&config.out), &files);
 
+    check_bounds(&config, &data, &outcome.rows);
+
     let protocol = std::fs::read_to_string(config.out.join("protocol.txt")).unwrap();
     let again = ExperimentConfig {
         protocol: Some(config.out.join("protocol.txt")),
@@ -176,6 +178,55 @@ fn the_subject_contrast_loss_gets_each_training_pair_subject_from_the_protocol()
 
 /// `index.html` embeds every figure the report wrote (as a PNG that decodes to the file's
 /// bytes), links every score file, and its table holds the numbers of `table2.json`.
+/// `measure_bounds` on the finished run: in the table's setting it scores the untranslated
+/// gallery and each model's translations exactly as the table does, and the true NIR twins
+/// match their probes pixel for pixel.
+fn check_bounds(
+    config: &ExperimentConfig,
+    data: &std::path::Path,
+    rows: &[visnir_pipeline::RowMetrics],
+) {
+    let bounds = visnir_pipeline::measure_bounds(&visnir_pipeline::BoundsConfig {
+        out: config.out.clone(),
+        data: Some(data.to_path_buf()),
+        layout: PairedLayout::Oulu,
+        size: config.settings.size,
+        seed: config.seed,
+        device: candle_core::Device::Cpu,
+    })
+    .unwrap();
+    let table: Vec<&str> = bounds
+        .table_rows
+        .iter()
+        .map(|r| r.mapping.as_str())
+        .collect();
+    assert_eq!(
+        table,
+        [
+            "none (the VIS gallery)",
+            "true NIR twins",
+            "Basic CycleGAN (its translations)",
+            "Basic + Lpc (its translations)",
+            "FFE + Lpc (its translations)"
+        ]
+    );
+    let twins = &bounds.table_rows[1];
+    assert_eq!(twins.pixel_l1, 0.0);
+    assert!(twins.rank1 >= rows[0].rank1, "{twins:?}");
+    let scored_like_the_table = [0, 2, 3, 4].map(|i| &bounds.table_rows[i]);
+    for (bound, row) in scored_like_the_table.iter().zip(rows) {
+        assert_eq!(
+            (bound.rank1, bound.tar_far_1e2, bound.tar_far_1e3),
+            (row.rank1, row.tar_far_1e2, row.tar_far_1e3),
+            "{}",
+            row.method
+        );
+        assert_eq!(Some(bound.pixel_l1), row.pixel_l1, "{}", row.method);
+    }
+    let markdown = visnir_pipeline::bounds_markdown(&bounds);
+    assert!(markdown.contains("In the table's setting"), "{markdown}");
+}
+
 fn check_html_report(dir: &std::path::Path, files: &[std::path::PathBuf]) {
     use base64::Engine as _;
     let page = std::fs::read_to_string(dir.join("index.html")).unwrap();
