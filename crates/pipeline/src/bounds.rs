@@ -297,9 +297,9 @@ pub fn bounds_markdown(bounds: &Bounds) -> String {
     for r in &bounds.rows {
         out.push_str(&row_markdown(r));
     }
-    out.push_str(&format!(
+    out.push_str(
         "\nIn the table's setting (gallery and probes at the run's crop size; pixel L1 at that size):\n\n| gallery | Rank-1 | TAR@FAR=1% | TAR@FAR=0.1% | pixel L1 to NIR |\n|---|---|---|---|---|\n"
-    ));
+    );
     for r in &bounds.table_rows {
         out.push_str(&row_markdown(r));
     }
