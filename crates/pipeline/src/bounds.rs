@@ -3,7 +3,8 @@
 //! crop's detail above that resolution), by the simplest learned maps (the mean training NIR
 //! face, a per-pixel linear colour map) and its trained models' translations with and without
 //! that detail, each scored like a row of the table, plus how far apart the training twin
-//! crops are. It tells a poor translator's blur from its misplacement, and a budget's ceiling.
+//! crops are. It tells a poor translator's blur from its misplacement, and a budget's ceiling:
+//! the true twins scored in the table's own setting are the most a translation can gain.
 
 use std::path::{Path, PathBuf};
 

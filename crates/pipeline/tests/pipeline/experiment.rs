@@ -176,8 +176,6 @@ fn the_subject_contrast_loss_gets_each_training_pair_subject_from_the_protocol()
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// `index.html` embeds every figure the report wrote (as a PNG that decodes to the file's
-/// bytes), links every score file, and its table holds the numbers of `table2.json`.
 /// `measure_bounds` on the finished run: in the table's setting it scores the untranslated
 /// gallery and each model's translations exactly as the table does, and the true NIR twins
 /// match their probes pixel for pixel.
@@ -227,6 +225,8 @@ fn check_bounds(
     assert!(markdown.contains("In the table's setting"), "{markdown}");
 }
 
+/// `index.html` embeds every figure the report wrote (as a PNG that decodes to the file's
+/// bytes), links every score file, and its table holds the numbers of `table2.json`.
 fn check_html_report(dir: &std::path::Path, files: &[std::path::PathBuf]) {
     use base64::Engine as _;
     let page = std::fs::read_to_string(dir.join("index.html")).unwrap();
