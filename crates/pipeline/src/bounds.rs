@@ -4,7 +4,7 @@
 //! face, a per-pixel linear colour map) and its trained models' translations with and without
 //! that detail, each scored like a row of the table, plus how far apart the training twin
 //! crops are. It tells a poor translator's blur from its misplacement, and a budget's ceiling:
-//! the true twins scored in the table's own setting are the most a translation can gain.
+//! the true twins scored in the table's own setting are what an exact translation would score.
 
 use std::path::{Path, PathBuf};
 
@@ -68,7 +68,7 @@ pub struct Bounds {
     pub rows: Vec<BoundRow>,
     /// The VIS gallery, its true NIR twins and the models' translations scored as the table
     /// scores them: gallery and probes at the run's crop size (the rows above use 112 x 112
-    /// crops), so the true twins' row is the table's ceiling for a translation.
+    /// crops), so the true twins' row is what an exact translation would score in the table.
     pub table_rows: Vec<BoundRow>,
     /// Mean length of the shift that best registers a training NIR crop onto its VIS crop.
     pub mean_twin_offset_px: f64,
