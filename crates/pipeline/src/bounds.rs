@@ -104,6 +104,15 @@ fn with_detail(base: &RgbImage, vis: &RgbImage, low: u32) -> RgbImage {
     from_grey(&out, vis.width())
 }
 
+/// The split's gallery with every crop that has an NIR twin replaced by that twin's crop.
+fn twin_gallery(split: &PreparedSplit) -> Vec<RgbImage> {
+    let mut gallery = split.gallery_crops();
+    for &(g, p) in &split.twins {
+        gallery[g] = split.probes[p].crop.clone();
+    }
+    gallery
+}
+
 /// Measures the bounds of the run in `config.out` (see the module doc).
 pub fn measure(config: &BoundsConfig) -> Result<Bounds> {
     let root = config
@@ -156,7 +165,7 @@ pub fn measure(config: &BoundsConfig) -> Result<Bounds> {
         "grey VIS".into(),
         of_twins(&|vis, _| from_grey(&grey(vis), vis.width())),
     )?;
-    score("true NIR twins".into(), of_twins(&|_, nir| nir.clone()))?;
+    score("true NIR twins".into(), twin_gallery(&split))?;
     for px in [1, 2, 3] {
         score(
             format!("true NIR shifted by {px} px"),
@@ -233,11 +242,7 @@ pub fn measure(config: &BoundsConfig) -> Result<Bounds> {
         Ok(())
     };
     in_table_setting("none (the VIS gallery)".into(), &small_gallery)?;
-    let mut small_twins = small_gallery.clone();
-    for &(g, p) in &small.twins {
-        small_twins[g] = small.probes[p].crop.clone();
-    }
-    in_table_setting("true NIR twins".into(), &small_twins)?;
+    in_table_setting("true NIR twins".into(), &twin_gallery(&small))?;
     for method in methods(true) {
         let Some((architecture, _)) = method.model() else {
             continue;
@@ -253,9 +258,9 @@ pub fn measure(config: &BoundsConfig) -> Result<Bounds> {
         let ffe = (architecture == Architecture::Ffe).then(FfeGeneratorConfig::default);
         let generator = load_generator(&checkpoint, Direction::AToB, ffe, &config.device)?;
         let fake = translate_with(&generator, &small_gallery, &config.device)?;
-        in_table_setting(format!("{} (its translations)", method.label()), &fake)?;
-        let up: Vec<RgbImage> = fake.iter().map(|f| square_crop(f, CROP_SIZE)).collect();
         let label = method.label();
+        in_table_setting(format!("{label} (its translations)"), &fake)?;
+        let up: Vec<RgbImage> = fake.iter().map(|f| square_crop(f, CROP_SIZE)).collect();
         score(format!("{label} (its translations)"), up.clone())?;
         let detailed = up
             .iter()
